@@ -1,0 +1,183 @@
+/* config.c - the option table, parsing and --help. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum opt_kind { OPT_STRING, OPT_BYTES, OPT_UINT, OPT_SYNC, OPT_FLAG };
+
+struct option_def {
+	const char *name;
+	const char *arg;           /* shown in --help; NULL for flags */
+	enum opt_kind kind;
+	size_t offset;             /* into struct tm_config */
+	uint64_t min, max;         /* for numbers */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct tm_config, f)
+
+static const struct option_def options[] = {
+	{ "listen", "ADDR:PORT", OPT_STRING, OFF(listen), 0, 0,
+	  "address to serve HTTP on (default 127.0.0.1:4318; port 0 = any free port)" },
+	{ "data", "DIR", OPT_STRING, OFF(data_dir), 0, 0,
+	  "directory of the LMDB store, created if missing (default ./tracemap-data)" },
+	{ "sync", "full|none", OPT_SYNC, OFF(sync_none), 0, 0,
+	  "full: fsync every commit before answering (default); none: leave it to the OS" },
+	{ "max-body", "BYTES", OPT_BYTES, OFF(max_body_bytes), 1024, 1ull << 32,
+	  "largest request body after gzip inflation (default 64MiB); larger gets 413" },
+	{ "queue-bytes", "BYTES", OPT_BYTES, OFF(queue_bytes), 1u << 20, 1ull << 40,
+	  "bound of the write queue (default 256MiB); beyond it ingest gets 503 + Retry-After" },
+	{ "threads", "N", OPT_UINT, OFF(threads), 1, 256,
+	  "HTTP threads (default: number of CPUs)" },
+	{ "verbose", NULL, OPT_FLAG, OFF(verbose), 0, 0, "log debug messages" },
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+void tm_config_usage(FILE *out)
+{
+	fprintf(out, "usage: tracemap [OPTIONS]              run the collector\n"
+		     "       tracemap check --data DIR       verify a store, change nothing\n"
+		     "       tracemap stats --data DIR       print what a store holds\n"
+		     "       tracemap --help | --version\n\noptions:\n");
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		char left[40];
+		snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].arg ? " " : "",
+			 options[i].arg ? options[i].arg : "");
+		fprintf(out, "  %-24s %s\n", left, options[i].help);
+	}
+	fprintf(out, "  %-24s %s\n  %-24s %s\n", "--help", "show this text", "--version",
+		"print the version");
+	fprintf(out, "\nBYTES accept a suffix: K, M, G (powers of 1024), e.g. 64M.\n");
+}
+
+/* "64M", "1G", "4096" -> bytes */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (shift && (*end == 'i' || *end == 'I') && (end[1] == 'B' || end[1] == 'b'))
+		end += 2;
+	else if (shift && (*end == 'B' || *end == 'b'))
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int set_option(const struct option_def *o, const char *val, struct tm_config *cfg,
+		      char *err, size_t errlen)
+{
+	void *field = (char *)cfg + o->offset;
+	uint64_t n;
+	switch (o->kind) {
+	case OPT_STRING:
+		*(const char **)field = val;
+		return 0;
+	case OPT_FLAG:
+		*(int *)field = 1;
+		return 0;
+	case OPT_SYNC:
+		if (strcmp(val, "full") && strcmp(val, "none"))
+			break;
+		*(int *)field = !strcmp(val, "none");
+		return 0;
+	case OPT_BYTES:
+	case OPT_UINT:
+		if ((o->kind == OPT_UINT && strspn(val, "0123456789") != strlen(val)) ||
+		    parse_bytes(val, &n) || n < o->min || n > o->max) {
+			snprintf(err, errlen, "--%s %s: expected %s from %llu to %llu", o->name, val,
+				 o->kind == OPT_BYTES ? "a size in bytes" : "a whole number",
+				 (unsigned long long)o->min, (unsigned long long)o->max);
+			return -EINVAL;
+		}
+		if (o->kind == OPT_BYTES)
+			*(uint64_t *)field = n;
+		else
+			*(unsigned *)field = (unsigned)n;
+		return 0;
+	}
+	snprintf(err, errlen, "--%s %s: expected %s", o->name, val, o->arg);
+	return -EINVAL;
+}
+
+static const struct option_def *find_option(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len))
+			return &options[i];
+	return NULL;
+}
+
+static void set_defaults(struct tm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->command = TM_CMD_SERVE;
+	cfg->listen = "127.0.0.1:4318";
+	cfg->data_dir = "./tracemap-data";
+	cfg->max_body_bytes = 64ull << 20;
+	cfg->queue_bytes = 256ull << 20;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg->threads = cpus > 0 ? (unsigned)cpus : 2;
+}
+
+int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, size_t errlen)
+{
+	set_defaults(cfg);
+	int i = 1;
+	if (i < argc && argv[i][0] != '-') {
+		if (!strcmp(argv[i], "check"))
+			cfg->command = TM_CMD_CHECK;
+		else if (!strcmp(argv[i], "stats"))
+			cfg->command = TM_CMD_STATS;
+		else {
+			snprintf(err, errlen, "unknown command '%s' (try --help)", argv[i]);
+			return -EINVAL;
+		}
+		i++;
+	}
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			cfg->command = TM_CMD_HELP;
+			return 0;
+		}
+		if (!strcmp(a, "--version")) {
+			cfg->command = TM_CMD_VERSION;
+			return 0;
+		}
+		const char *eq = strchr(a, '=');
+		size_t len = eq ? (size_t)(eq - a) - 2 : strlen(a) - 2;
+		const struct option_def *o = strncmp(a, "--", 2) ? NULL : find_option(a + 2, len);
+		if (!o) {
+			snprintf(err, errlen, "unknown option '%s' (try --help)", a);
+			return -EINVAL;
+		}
+		const char *val = eq ? eq + 1 : NULL;
+		if (!val && o->kind != OPT_FLAG) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "--%s needs a value: %s", o->name, o->arg);
+				return -EINVAL;
+			}
+			val = argv[++i];
+		}
+		int rc = set_option(o, val, cfg, err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

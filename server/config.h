@@ -1,0 +1,32 @@
+/* config.h - command-line options of tracemap and its subcommands.
+ *
+ * One table (config.c) names every option with its default and help text;
+ * it drives parsing, validation and --help.  Errors: tm_config_parse returns
+ * -EINVAL with a one-line message naming the option and what it accepts. */
+#ifndef TM_CONFIG_H
+#define TM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum tm_command { TM_CMD_SERVE, TM_CMD_CHECK, TM_CMD_STATS, TM_CMD_HELP, TM_CMD_VERSION };
+
+struct tm_config {
+	enum tm_command command;
+	const char *listen;
+	const char *data_dir;
+	int sync_none;           /* --sync none */
+	uint64_t max_body_bytes;
+	uint64_t queue_bytes;
+	unsigned threads;
+	int verbose;
+};
+
+/* fills cfg from argv (argv[0] is the program); strings point into argv. */
+int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, size_t errlen);
+
+/* writes the usage text, every option with its default. */
+void tm_config_usage(FILE *out);
+
+#endif

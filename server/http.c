@@ -1,0 +1,307 @@
+/* http.c - libmicrohttpd plumbing: listener, request life cycle, routing. */
+#define LOG_MODULE "http"
+#include "http_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* idle keep-alive connections are closed after this */
+#define CONNECTION_TIMEOUT_S 60
+#define CONNECTION_LIMIT 4096
+
+/*---- responses ----*/
+
+static enum MHD_Result queue(struct http_request *r, unsigned status,
+			     struct MHD_Response *resp, const char *content_type)
+{
+	if (!resp)
+		return MHD_NO;
+	if (content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	if (r->retry_after_s) {
+		char v[16];
+		snprintf(v, sizeof(v), "%u", r->retry_after_s);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+	}
+	if (r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	enum MHD_Result rc = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);   /* the queue holds its own reference */
+	return rc;
+}
+
+enum MHD_Result http_respond_buf(struct http_request *r, unsigned status,
+				 const char *content_type, struct tm_buf *body)
+{
+	if (body->failed) {
+		tm_buf_free(body);
+		return http_respond_text(r, 500, "text/plain", "out of memory\n");
+	}
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		body->len, body->data, body->data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (resp)
+		tm_buf_init(body);   /* the response owns the bytes now */
+	else
+		tm_buf_free(body);
+	return queue(r, status, resp, content_type);
+}
+
+enum MHD_Result http_respond_text(struct http_request *r, unsigned status,
+				  const char *content_type, const char *text)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	return queue(r, status, resp, content_type);
+}
+
+/*---- routing ----*/
+
+typedef enum MHD_Result (*route_fn)(struct http_request *r, const char *method);
+
+static route_fn route(const char *path)
+{
+	if (!strcmp(path, "/v1/traces"))
+		return ingest_otlp_begin;
+	if (!strncmp(path, "/api/traces/", 12) || !strncmp(path, "/api/v3/traces/", 15))
+		return api_trace_get;
+	if (!strcmp(path, "/") || !strcmp(path, "/lookup") || !strncmp(path, "/traces/", 8))
+		return web_page_get;
+	return NULL;
+}
+
+static enum MHD_Result not_found(struct http_request *r)
+{
+	char msg[160];
+	snprintf(msg, sizeof(msg), "404 not found: no such path %.100s\n", r->path);
+	return http_respond_text(r, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", msg);
+}
+
+/*---- request life cycle ----*/
+
+static struct http_request *request_new(struct tm_http *h, struct MHD_Connection *conn,
+					const char *path)
+{
+	struct http_request *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->http = h;
+	r->conn = conn;
+	r->path = path;
+	tm_buf_init(&r->body);
+	tm_arena_init(&r->arena, 0);
+	return r;
+}
+
+static void request_free(struct http_request *r)
+{
+	tm_buf_free(&r->body);
+	tm_inflate_free(r->inflater);
+	tm_batch_done(&r->batch);
+	tm_arena_clear(&r->arena);
+	free(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (*con_cls)
+		request_free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* takes one chunk of the body: inflated when gzip, always within the cap */
+static void receive_chunk(struct http_request *r, const char *data, size_t len)
+{
+	if (r->upload_status)
+		return;   /* already failed: the rest is read and dropped */
+	int rc = 0;
+	if (r->inflater)
+		rc = tm_inflate_feed(r->inflater, data, len, &r->body);
+	else if (r->body.len + len > r->http->max_body_bytes)
+		rc = -EFBIG;
+	else
+		tm_buf_add(&r->body, data, len);
+	if (!rc && r->body.failed)
+		rc = -ENOMEM;
+	if (rc == -EFBIG) {
+		r->upload_status = 413;
+		snprintf(r->upload_message, sizeof(r->upload_message),
+			 "request body exceeds the limit of %zu bytes%s", r->http->max_body_bytes,
+			 r->inflater ? " after gzip inflation" : "");
+	} else if (rc == -EBADMSG) {
+		r->upload_status = MHD_HTTP_BAD_REQUEST;
+		snprintf(r->upload_message, sizeof(r->upload_message),
+			 "Content-Encoding is gzip but the body is not valid gzip data");
+	} else if (rc) {
+		r->upload_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		snprintf(r->upload_message, sizeof(r->upload_message), "out of memory");
+	}
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	(void)version;
+	struct http_request *r = *con_cls;
+	if (!r) {
+		r = request_new(cls, conn, url);
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		route_fn fn = route(url);
+		return fn ? fn(r, method) : not_found(r);
+	}
+	if (*upload_data_size) {
+		receive_chunk(r, upload_data, *upload_data_size);
+		*upload_data_size = 0;   /* consumed: MHD spins otherwise */
+		return MHD_YES;
+	}
+	if (!r->on_body_done)
+		return MHD_NO;   /* a handler that answered at once; nothing more to do */
+	return r->on_body_done(r);
+}
+
+/*---- listener ----*/
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	LOG(TM_LOG_DEBUG, "libmicrohttpd: %s", msg);
+}
+
+static int parse_listen(const char *spec, struct sockaddr_in *sa, char *err, size_t errlen)
+{
+	const char *colon = strrchr(spec, ':');
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	char host[64];
+	size_t hlen = colon ? (size_t)(colon - spec) : 0;
+	char *end;
+	long port = colon ? strtol(colon + 1, &end, 10) : -1;
+	if (!colon || hlen >= sizeof(host) || colon[1] == '\0' || *end || port < 0 ||
+	    port > 65535) {
+		snprintf(err, errlen, "--listen %s: expected ADDR:PORT, e.g. 127.0.0.1:4318", spec);
+		return -EINVAL;
+	}
+	memcpy(host, spec, hlen);
+	host[hlen] = '\0';
+	if (hlen == 0 || !strcmp(host, "localhost"))
+		strcpy(host, "127.0.0.1");
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+		snprintf(err, errlen, "--listen %s: '%s' is not an IPv4 address", spec, host);
+		return -EINVAL;
+	}
+	sa->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+/* binds the socket ourselves: exact errors ("address in use") and the real
+ * port when 0 was asked for */
+static int open_listener(const char *spec, char *addr_out, char *err, size_t errlen)
+{
+	struct sockaddr_in sa;
+	int rc = parse_listen(spec, &sa, err, errlen);
+	if (rc)
+		return rc;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	socklen_t len = sizeof(sa);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1024) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	char ip[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+	snprintf(addr_out, HTTP_ADDR_LEN, "%s:%u", ip, ntohs(sa.sin_port));
+	return fd;
+}
+
+int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
+		  struct tm_writer *writer, struct tm_http **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct tm_http *h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	h->store = store;
+	h->writer = writer;
+	h->max_body_bytes = opt->max_body_bytes;
+	int fd = open_listener(opt->listen, h->address, err, errlen);
+	if (fd < 0) {
+		free(h);
+		return fd;
+	}
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	h->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, h,
+		MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads > 1 ? opt->threads : 0),
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		MHD_OPTION_END);
+	if (!h->daemon) {
+		snprintf(err, errlen, "libmicrohttpd failed to start on %s", h->address);
+		close(fd);
+		free(h);
+		return -EIO;
+	}
+	*out = h;
+	return 0;
+}
+
+const char *tm_http_address(const struct tm_http *h)
+{
+	return h->address;
+}
+
+void tm_http_quiesce(struct tm_http *h, int timeout_ms)
+{
+	atomic_store(&h->stopping, 1);
+	MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	struct timespec step = { 0, 10 * 1000 * 1000 };
+	for (int waited = 0; waited < timeout_ms && atomic_load(&h->waiting_commits) > 0;
+	     waited += 10)
+		nanosleep(&step, NULL);
+}
+
+void tm_http_stop(struct tm_http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->daemon);
+	free(h);
+}

@@ -1,0 +1,38 @@
+/* http.h - the HTTP server: listeners, routing, request bodies, responses.
+ *
+ * One struct tm_http runs libmicrohttpd on one listening socket with a pool
+ * of threads.  Ingest requests are decoded in those threads, handed to the
+ * writer, and suspended (not holding a thread) until their commit is done.
+ * Threads: start and stop from one thread; everything else is internal.
+ * Errors: tm_http_start returns a negative errno and a one-line message. */
+#ifndef TM_HTTP_H
+#define TM_HTTP_H
+
+#include <stddef.h>
+
+#include "store.h"
+#include "writer.h"
+
+struct tm_http_options {
+	const char *listen;        /* "ADDR:PORT"; port 0 picks a free one */
+	size_t max_body_bytes;     /* after inflation */
+	unsigned threads;
+};
+
+struct tm_http;
+
+/* binds and starts serving.  store and writer must outlive the server. */
+int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
+		  struct tm_writer *writer, struct tm_http **out, char *err, size_t errlen);
+
+/* the bound address, e.g. "127.0.0.1:4318" (valid until tm_http_stop). */
+const char *tm_http_address(const struct tm_http *h);
+
+/* stops accepting connections, answers new ingest requests with 503, and
+ * waits (up to timeout_ms) until no ingest request awaits its commit. */
+void tm_http_quiesce(struct tm_http *h, int timeout_ms);
+
+/* closes every connection and frees h.  NULL is a no-op. */
+void tm_http_stop(struct tm_http *h);
+
+#endif

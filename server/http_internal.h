@@ -1,0 +1,70 @@
+/* http_internal.h - what the request handlers of server/ share. */
+#ifndef TM_HTTP_INTERNAL_H
+#define TM_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+
+#include "arena.h"
+#include "batch.h"
+#include "gzip.h"
+#include "http.h"
+#include "ingest_otlp.h"
+#include "writer.h"
+
+/* the address string of a listener: "[v6]:port" fits too */
+#define HTTP_ADDR_LEN 64
+
+struct tm_http {
+	struct MHD_Daemon *daemon;
+	struct tm_store *store;
+	struct tm_writer *writer;
+	size_t max_body_bytes;
+	char address[HTTP_ADDR_LEN];
+	atomic_int waiting_commits;   /* ingest requests suspended on the writer */
+	atomic_int stopping;
+};
+
+enum request_state {
+	REQ_RECEIVING,
+	REQ_WAITING_COMMIT,
+	REQ_COMMITTED,
+};
+
+struct http_request;
+typedef enum MHD_Result (*http_handler_fn)(struct http_request *r);
+
+struct http_request {
+	struct tm_http *http;
+	struct MHD_Connection *conn;
+	const char *path;              /* MHD's, valid for the request */
+	http_handler_fn on_body_done;  /* set when the request has a body */
+	enum request_state state;
+	/* body */
+	struct tm_buf body;
+	struct tm_inflate *inflater;
+	int upload_status;             /* non-zero: answer this once the body is read */
+	char upload_message[256];
+	/* ingest */
+	struct tm_arena arena;
+	struct tm_batch batch;
+	struct tm_ingest_report report;
+	struct tm_write_req write_req;
+	int commit_result;
+	/* extra headers of the response */
+	unsigned retry_after_s;        /* Retry-After when non-zero */
+	const char *allow;             /* Allow, for 405 */
+};
+
+/* queues a response that takes ownership of body->data (body is reset). */
+enum MHD_Result http_respond_buf(struct http_request *r, unsigned status,
+				 const char *content_type, struct tm_buf *body);
+enum MHD_Result http_respond_text(struct http_request *r, unsigned status,
+				  const char *content_type, const char *text);
+
+/* handlers, each in its own file */
+enum MHD_Result ingest_otlp_begin(struct http_request *r, const char *method);
+enum MHD_Result api_trace_get(struct http_request *r, const char *method);
+enum MHD_Result web_page_get(struct http_request *r, const char *method);
+
+#endif

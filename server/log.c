@@ -1,0 +1,34 @@
+/* log.c - line-oriented logging to stderr. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum tm_log_level tm_log_min_level = TM_LOG_INFO;
+
+void tm_log_write(enum tm_log_level level, const char *module, const char *fmt, ...)
+{
+	static const char *const names[] = { "debug", "info", "warn", "error" };
+	char line[1024];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %s %s: ",
+			      ts.tv_nsec / 1000000, names[level], module);
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	n = m < 0 ? n : n + (size_t)m;
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* one write per line keeps lines whole when threads log at once */
+	ssize_t w = write(STDERR_FILENO, line, n);
+	(void)w;
+}

@@ -1,0 +1,145 @@
+/* main.c - tracemap: the collector, and the store tools beside it. */
+#define LOG_MODULE "main"
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "tracemap_version.h"
+#include "writer.h"
+
+/* how long SIGTERM waits for requests that await their commit */
+#define DRAIN_TIMEOUT_MS 30000
+
+static int open_store(const struct tm_config *cfg, int read_only, struct tm_store **st)
+{
+	struct tm_store_options opt = {
+		.dir = cfg->data_dir,
+		.sync = cfg->sync_none ? TM_SYNC_NONE : TM_SYNC_FULL,
+		.read_only = read_only,
+	};
+	int rc = tm_store_open(&opt, st);
+	if (rc)
+		fprintf(stderr, "tracemap: cannot open store in %s: %s\n", cfg->data_dir,
+			tm_store_strerror(rc));
+	return rc;
+}
+
+static int run_check(const struct tm_config *cfg)
+{
+	struct tm_store *st;
+	if (open_store(cfg, 1, &st))
+		return 2;
+	struct tm_store_check c;
+	int rc = tm_store_check(st, &c);
+	tm_store_close(st);
+	if (rc) {
+		fprintf(stderr, "tracemap: check failed: %s\n", tm_store_strerror(rc));
+		return 2;
+	}
+	printf("traces %" PRIu64 "\nspans %" PRIu64 "\nchunks %" PRIu64 "\nduplicates %" PRIu64
+	       "\nproblems %" PRIu64 "\n",
+	       c.traces, c.spans, c.chunks, c.duplicate_spans, c.problems);
+	if (c.problems)
+		printf("first problem: %s\n", c.first_problem);
+	return c.problems ? 1 : 0;
+}
+
+static int run_stats(const struct tm_config *cfg)
+{
+	struct tm_store *st;
+	if (open_store(cfg, 1, &st))
+		return 2;
+	struct tm_store_stats s;
+	int rc = tm_store_stats(st, &s);
+	tm_store_close(st);
+	if (rc) {
+		fprintf(stderr, "tracemap: stats failed: %s\n", tm_store_strerror(rc));
+		return 2;
+	}
+	printf("spans %" PRIu64 "\nchunks %" PRIu64 "\ncommits %" PRIu64
+	       "\nsealed_buckets %" PRIu64 "\nopen_commits %" PRIu64 "\nused_bytes %" PRIu64 "\n",
+	       s.spans, s.chunks, s.commits, s.sealed_buckets, s.open_commits, s.used_bytes);
+	return 0;
+}
+
+/* blocks SIGINT/SIGTERM in every thread made from here on; main sigwaits */
+static void block_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int serve(const struct tm_config *cfg)
+{
+	sigset_t stop_signals;
+	block_stop_signals(&stop_signals);
+	struct tm_store *st;
+	if (open_store(cfg, 0, &st))
+		return 1;
+	struct tm_writer *writer;
+	int rc = tm_writer_start(st, cfg->queue_bytes, &writer);
+	if (rc) {
+		fprintf(stderr, "tracemap: cannot start the writer: %s\n", strerror(-rc));
+		tm_store_close(st);
+		return 1;
+	}
+	struct tm_http_options hopt = { cfg->listen, cfg->max_body_bytes, cfg->threads };
+	struct tm_http *http;
+	char err[256];
+	rc = tm_http_start(&hopt, st, writer, &http, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "tracemap: %s\n", err);
+		tm_writer_stop(writer);
+		tm_store_close(st);
+		return 1;
+	}
+	LOG(TM_LOG_INFO, "tracemap %s listening on %s, store %s, sync %s", TRACEMAP_VERSION,
+	    tm_http_address(http), cfg->data_dir, cfg->sync_none ? "none" : "full");
+	int sig = 0;
+	sigwait(&stop_signals, &sig);
+	LOG(TM_LOG_INFO, "%s: draining queued writes", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	tm_http_quiesce(http, DRAIN_TIMEOUT_MS);
+	tm_writer_stop(writer);   /* writes whatever is still queued */
+	tm_http_stop(http);
+	tm_store_close(st);
+	LOG(TM_LOG_INFO, "stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct tm_config cfg;
+	char err[256];
+	if (tm_config_parse(argc, argv, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tracemap: %s\n", err);
+		return 2;
+	}
+	if (cfg.verbose)
+		tm_log_min_level = TM_LOG_DEBUG;
+	switch (cfg.command) {
+	case TM_CMD_HELP:
+		tm_config_usage(stdout);
+		return 0;
+	case TM_CMD_VERSION:
+		printf("tracemap %s\n", TRACEMAP_VERSION);
+		return 0;
+	case TM_CMD_CHECK:
+		return run_check(&cfg);
+	case TM_CMD_STATS:
+		return run_stats(&cfg);
+	case TM_CMD_SERVE:
+		break;
+	}
+	return serve(&cfg);
+}

@@ -1,0 +1,56 @@
+/* writer.h - the single writer thread: group commit of queued batches.
+ *
+ * HTTP threads submit decoded batches; the writer takes everything queued,
+ * writes it in one LMDB transaction, commits (and syncs), and only then
+ * calls each request's done callback with the result.  The queue is bounded
+ * in bytes so that memory stays bounded under overload: a full queue refuses
+ * at once and the caller answers 503 with Retry-After.
+ * Threads: submit from any thread; done callbacks run on the writer thread
+ * and must not block.
+ * Memory: the writer borrows each request (and its batch) from submit until
+ * its done callback has been called. */
+#ifndef TM_WRITER_H
+#define TM_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "store.h"
+
+struct tm_write_req {
+	struct tm_batch *batch;
+	size_t bytes;                     /* counted against the queue bound */
+	void (*done)(struct tm_write_req *req, int result);   /* 0 or -errno */
+	struct tm_write_req *next;        /* the writer's */
+};
+
+struct tm_writer_stats {
+	uint64_t commits;
+	uint64_t batches;
+	uint64_t spans;
+	uint64_t failed_commits;
+	size_t queued_bytes;
+};
+
+struct tm_writer;
+
+/* starts the writer thread; the store must outlive the writer. */
+int tm_writer_start(struct tm_store *store, size_t max_queue_bytes, struct tm_writer **out);
+
+/* reserves room for a request of bytes.  Returns 0, -EAGAIN when the queue
+ * is full, or -ESHUTDOWN once stopping has begun.  A reservation must be
+ * followed by exactly one tm_writer_submit(); the writer does not stop while
+ * one is outstanding.  (Two steps, so that a caller can suspend its HTTP
+ * connection between knowing the request is taken and handing it over.) */
+int tm_writer_reserve(struct tm_writer *w, size_t bytes);
+
+/* queues req, whose req->bytes were reserved; cannot fail. */
+void tm_writer_submit(struct tm_writer *w, struct tm_write_req *req);
+
+/* writes everything still queued, then stops the thread and frees w. */
+void tm_writer_stop(struct tm_writer *w);
+
+void tm_writer_get_stats(struct tm_writer *w, struct tm_writer_stats *out);
+
+#endif

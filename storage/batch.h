@@ -1,0 +1,75 @@
+/* batch.h - a batch of spans ready for the store, built off the writer thread.
+ *
+ * Decoders (in the HTTP threads) turn a request into one tm_batch: every
+ * span already encoded as a record, every resource and scope encoded once
+ * and named by a content hash.  The single writer thread then only sorts,
+ * groups and copies bytes into LMDB.
+ *
+ * Threads: a batch is built by one thread and handed over whole.
+ * Errors:  tm_batch_add_* return 0 or -ENOMEM.
+ * Memory:  everything a batch holds is allocated from the arena given to
+ *          tm_batch_init(); the batch dies with that arena.  Inputs are
+ *          copied (encoded), so the caller's views may die afterwards. */
+#ifndef TM_BATCH_H
+#define TM_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "span.h"
+
+/* an encoded resource or scope, stored once under its id. */
+struct tm_blob {
+	const unsigned char *data;
+	size_t len;
+	uint64_t hash;   /* content hash; the store derives the id from it */
+};
+
+struct tm_batch_span {
+	uint8_t trace_id[TM_TRACE_ID_LEN];
+	uint32_t resource;          /* index into tm_batch.resources */
+	uint32_t scope;             /* index into tm_batch.scopes */
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint8_t is_error;
+	uint8_t is_root;
+	struct tm_str name;         /* copy in the arena, for the summary */
+	const unsigned char *rec;   /* tm_span_encode() output */
+	size_t rec_len;
+};
+
+struct tm_batch {
+	struct tm_arena *arena;
+	struct tm_blob *resources;
+	struct tm_str *services;    /* service.name of each resource */
+	size_t n_resources, cap_resources, cap_services;
+	struct tm_blob *scopes;
+	size_t n_scopes, cap_scopes;
+	struct tm_batch_span *spans;
+	size_t n_spans, cap_spans;
+	size_t bytes;               /* encoded size, for queue accounting */
+	struct tm_buf scratch;      /* reused encode buffer; see tm_batch_done() */
+};
+
+void tm_batch_init(struct tm_batch *b, struct tm_arena *arena);
+
+/* releases the scratch buffer once nothing more will be added; the batch's
+ * contents (in the arena) stay valid. */
+void tm_batch_done(struct tm_batch *b);
+
+/* adds a resource; *index receives its index for tm_batch_add_span(). */
+int tm_batch_add_resource(struct tm_batch *b, const struct tm_resource *res,
+			  uint32_t *index);
+int tm_batch_add_scope(struct tm_batch *b, const struct tm_scope *scope,
+		       uint32_t *index);
+
+/* encodes span and adds it under the given resource and scope indexes.
+ * span must have a valid (16-byte, non-zero) trace ID; callers validate. */
+int tm_batch_add_span(struct tm_batch *b, const struct tm_span *span,
+		      uint32_t resource, uint32_t scope);
+
+/* 64-bit content hash used for resource and scope ids (FNV-1a, then mixed). */
+uint64_t tm_hash64(const void *data, size_t len);
+
+#endif
