@@ -255,8 +255,15 @@ int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
 	h->store = store;
 	h->writer = writer;
 	h->max_body_bytes = opt->max_body_bytes;
+	int rc = tm_workers_start(opt->threads ? opt->threads : 1, &h->workers);
+	if (rc) {
+		snprintf(err, errlen, "cannot start decoder threads: %s", strerror(-rc));
+		free(h);
+		return rc;
+	}
 	int fd = open_listener(opt->listen, h->address, err, errlen);
 	if (fd < 0) {
+		tm_workers_stop(h->workers);
 		free(h);
 		return fd;
 	}
@@ -274,6 +281,7 @@ int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
 	if (!h->daemon) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s", h->address);
 		close(fd);
+		tm_workers_stop(h->workers);
 		free(h);
 		return -EIO;
 	}
@@ -293,15 +301,19 @@ void tm_http_quiesce(struct tm_http *h, int timeout_ms)
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	struct timespec step = { 0, 10 * 1000 * 1000 };
-	for (int waited = 0; waited < timeout_ms && atomic_load(&h->waiting_commits) > 0;
+	for (int waited = 0; waited < timeout_ms && atomic_load(&h->suspended) > 0;
 	     waited += 10)
 		nanosleep(&step, NULL);
+	/* decoders may still hand batches to the writer, so they stop first */
+	tm_workers_stop(h->workers);
+	h->workers = NULL;
 }
 
 void tm_http_stop(struct tm_http *h)
 {
 	if (!h)
 		return;
+	tm_workers_stop(h->workers);
 	MHD_stop_daemon(h->daemon);
 	free(h);
 }

@@ -1,8 +1,9 @@
 /* http.h - the HTTP server: listeners, routing, request bodies, responses.
  *
  * One struct tm_http runs libmicrohttpd on one listening socket with a pool
- * of threads.  Ingest requests are decoded in those threads, handed to the
- * writer, and suspended (not holding a thread) until their commit is done.
+ * of threads.  An ingest request is suspended (holding no thread) once its
+ * body is in, decoded on a pool of worker threads, handed to the writer, and
+ * resumed to be answered when its commit is done.
  * Threads: start and stop from one thread; everything else is internal.
  * Errors: tm_http_start returns a negative errno and a one-line message. */
 #ifndef TM_HTTP_H
@@ -28,11 +29,13 @@ int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
 /* the bound address, e.g. "127.0.0.1:4318" (valid until tm_http_stop). */
 const char *tm_http_address(const struct tm_http *h);
 
-/* stops accepting connections, answers new ingest requests with 503, and
- * waits (up to timeout_ms) until no ingest request awaits its commit. */
+/* stops accepting connections, answers new ingest requests with 503, waits
+ * (up to timeout_ms) until no request awaits decoding or its commit, then
+ * stops the decoders.  Call before stopping the writer. */
 void tm_http_quiesce(struct tm_http *h, int timeout_ms);
 
-/* closes every connection and frees h.  NULL is a no-op. */
+/* closes every connection and frees h; the writer must have been stopped
+ * (which answers every request still waiting for it).  NULL is a no-op. */
 void tm_http_stop(struct tm_http *h);
 
 #endif

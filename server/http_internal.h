@@ -10,6 +10,7 @@
 #include "gzip.h"
 #include "http.h"
 #include "ingest_otlp.h"
+#include "workers.h"
 #include "writer.h"
 
 /* the address string of a listener: "[v6]:port" fits too */
@@ -21,14 +22,15 @@ struct tm_http {
 	struct tm_writer *writer;
 	size_t max_body_bytes;
 	char address[HTTP_ADDR_LEN];
-	atomic_int waiting_commits;   /* ingest requests suspended on the writer */
+	struct tm_workers *workers;   /* decoding */
+	atomic_int suspended;         /* requests waiting for a decoder or a commit */
 	atomic_int stopping;
 };
 
 enum request_state {
 	REQ_RECEIVING,
-	REQ_WAITING_COMMIT,
-	REQ_COMMITTED,
+	REQ_SUSPENDED,   /* on the worker pool or in the writer */
+	REQ_DONE,        /* resumed: answer from answer_* or commit_result */
 };
 
 struct http_request;
@@ -49,8 +51,11 @@ struct http_request {
 	struct tm_arena arena;
 	struct tm_batch batch;
 	struct tm_ingest_report report;
+	struct tm_job job;
 	struct tm_write_req write_req;
 	int commit_result;
+	unsigned answer_status;        /* non-zero: answer with this error */
+	char answer_message[256];
 	/* extra headers of the response */
 	unsigned retry_after_s;        /* Retry-After when non-zero */
 	const char *allow;             /* Allow, for 405 */

@@ -83,32 +83,52 @@ static unsigned check_headers(struct http_request *r, const char *method, char *
 }
 
 static enum MHD_Result respond_after_commit(struct http_request *r);
-static enum MHD_Result decode_and_submit(struct http_request *r);
+static void decode_job(struct tm_job *job);
+
+/* hands the request back to its HTTP thread, which answers it */
+static void finish(struct http_request *r)
+{
+	r->state = REQ_DONE;
+	struct MHD_Connection *conn = r->conn;
+	struct tm_http *h = r->http;
+	/* r may be answered and freed by an HTTP thread from here on */
+	MHD_resume_connection(conn);
+	atomic_fetch_sub(&h->suspended, 1);
+}
+
+static void finish_with_error(struct http_request *r, unsigned status, const char *msg)
+{
+	r->answer_status = status;
+	snprintf(r->answer_message, sizeof(r->answer_message), "%s", msg);
+	finish(r);
+}
 
 static void on_committed(struct tm_write_req *w, int result)
 {
 	struct http_request *r = (struct http_request *)((char *)w -
 							  offsetof(struct http_request, write_req));
 	r->commit_result = result;
-	r->state = REQ_COMMITTED;
-	struct MHD_Connection *conn = r->conn;
-	struct tm_http *h = r->http;
-	/* r may be answered and freed by an HTTP thread from here on */
-	MHD_resume_connection(conn);
-	atomic_fetch_sub(&h->waiting_commits, 1);
+	finish(r);
 }
 
 static enum MHD_Result on_body_done(struct http_request *r)
 {
-	if (r->state == REQ_COMMITTED)
-		return respond_after_commit(r);
-	if (r->state == REQ_WAITING_COMMIT)
+	if (r->state == REQ_DONE)
+		return r->answer_status ? otlp_error(r, r->answer_status, r->answer_message)
+					: respond_after_commit(r);
+	if (r->state == REQ_SUSPENDED)
 		return MHD_YES;   /* spurious call while suspended */
 	if (r->upload_status)
 		return otlp_error(r, (unsigned)r->upload_status, r->upload_message);
 	if (r->inflater && tm_inflate_finish(r->inflater) < 0)
 		return otlp_error(r, 400, "gzip body ends before the gzip stream does");
-	return decode_and_submit(r);
+	/* decode on the worker pool; the connection waits without a thread */
+	r->state = REQ_SUSPENDED;
+	atomic_fetch_add(&r->http->suspended, 1);
+	MHD_suspend_connection(r->conn);
+	r->job.run = decode_job;
+	tm_workers_submit(r->http->workers, &r->job);
+	return MHD_YES;
 }
 
 enum MHD_Result ingest_otlp_begin(struct http_request *r, const char *method)
@@ -128,33 +148,31 @@ enum MHD_Result ingest_otlp_begin(struct http_request *r, const char *method)
 	return MHD_YES;
 }
 
-static enum MHD_Result decode_and_submit(struct http_request *r)
+/* runs on a worker: decode, then hand over to the writer or answer */
+static void decode_job(struct tm_job *job)
 {
+	struct http_request *r = (struct http_request *)((char *)job -
+							  offsetof(struct http_request, job));
 	/* decoding may take several times the body in the arena; bound it */
 	r->arena.max_bytes = 16 * r->body.len + (1u << 20);
 	int rc = tm_ingest_otlp_proto(r->body.data, r->body.len, &r->arena, &r->batch,
 				      &r->report);
 	if (rc == -EBADMSG)
-		return otlp_error(r, 400, r->report.message);
+		return finish_with_error(r, 400, r->report.message);
 	if (rc)
-		return otlp_error(r, 503, "out of memory while decoding the request");
+		return finish_with_error(r, 503, "out of memory while decoding the request");
 	if (r->batch.n_spans == 0)
-		return respond_after_commit(r);   /* nothing to store: answer now */
+		return finish(r);   /* nothing to store: answer now */
 	r->write_req.batch = &r->batch;
 	r->write_req.bytes = r->body.len + r->batch.bytes;
 	r->write_req.done = on_committed;
 	rc = tm_writer_reserve(r->http->writer, r->write_req.bytes);
 	if (rc)
-		return otlp_error(r, 503, rc == -EAGAIN ? "write queue is full, retry later"
-							: "server is shutting down");
+		return finish_with_error(r, 503, rc == -EAGAIN ? "write queue is full, retry later"
+							       : "server is shutting down");
 	/* the body is decoded into the arena; its buffer is not needed any more */
 	tm_buf_free(&r->body);
-	r->state = REQ_WAITING_COMMIT;
-	atomic_fetch_add(&r->http->waiting_commits, 1);
-	/* suspend before handing over: the commit may finish (and resume) at once */
-	MHD_suspend_connection(r->conn);
 	tm_writer_submit(r->http->writer, &r->write_req);
-	return MHD_YES;
 }
 
 static enum MHD_Result respond_after_commit(struct http_request *r)
