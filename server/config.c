@@ -168,6 +168,11 @@ int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, siz
 			return -EINVAL;
 		}
 		const char *val = eq ? eq + 1 : NULL;
+		if (val && o->kind == OPT_FLAG) {
+			/* else --verbose=no would turn it on */
+			snprintf(err, errlen, "--%s takes no value", o->name);
+			return -EINVAL;
+		}
 		if (!val && o->kind != OPT_FLAG) {
 			if (i + 1 >= argc) {
 				snprintf(err, errlen, "--%s needs a value: %s", o->name, o->arg);

@@ -36,6 +36,28 @@ void tm_inflate_free(struct tm_inflate *z)
 	free(z);
 }
 
+/* makes room for step more bytes like tm_buf_reserve(), doubling, but never
+ * grows the buffer past limit (what the cap can still need): left to
+ * tm_buf's doubling, a bomb would cost up to twice the cap */
+static unsigned char *reserve_capped(struct tm_buf *out, size_t step, size_t limit)
+{
+	if (out->failed || out->cap - out->len >= step)
+		return tm_buf_reserve(out, step);
+	size_t want = out->cap ? out->cap * 2 : 256;
+	if (want > limit)
+		want = limit;
+	if (want < out->len + step)
+		want = out->len + step;
+	unsigned char *p = realloc(out->data, want);
+	if (!p) {
+		out->failed = 1;
+		return NULL;
+	}
+	out->data = p;
+	out->cap = want;
+	return p + out->len;
+}
+
 int tm_inflate_feed(struct tm_inflate *z, const void *data, size_t len, struct tm_buf *out)
 {
 	z->zs.next_in = (Bytef *)data;
@@ -49,7 +71,7 @@ int tm_inflate_feed(struct tm_inflate *z, const void *data, size_t len, struct t
 		}
 		size_t room = z->max_output - z->produced;
 		size_t step = room < INFLATE_STEP ? room + 1 : INFLATE_STEP;
-		unsigned char *dst = tm_buf_reserve(out, step);
+		unsigned char *dst = reserve_capped(out, step, out->len + room + 1);
 		if (!dst)
 			return -ENOMEM;
 		z->zs.next_out = dst;

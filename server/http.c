@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "otlp_response.h"
+#include "pages.h"
 
 /* idle keep-alive connections are closed after this */
 #define CONNECTION_TIMEOUT_S 60
@@ -67,22 +69,40 @@ enum MHD_Result http_respond_text(struct http_request *r, unsigned status,
 
 typedef enum MHD_Result (*route_fn)(struct http_request *r, const char *method);
 
-static route_fn route(const char *path)
+static enum MHD_Result not_found(struct http_request *r, const char *method);
+
+/* ingest routes look at the headers first (content type, size, encoding);
+ * every other route answers once the request is read in full, which keeps
+ * the connection alive (an answer before the body makes MHD close it) */
+static route_fn route(const char *path, int *at_headers)
 {
-	if (!strcmp(path, "/v1/traces"))
+	*at_headers = 0;
+	if (!strcmp(path, "/v1/traces")) {
+		*at_headers = 1;
 		return ingest_otlp_begin;
+	}
 	if (!strncmp(path, "/api/traces/", 12) || !strncmp(path, "/api/v3/traces/", 15))
 		return api_trace_get;
 	if (!strcmp(path, "/") || !strcmp(path, "/lookup") || !strncmp(path, "/traces/", 8))
 		return web_page_get;
-	return NULL;
+	return not_found;
 }
 
-static enum MHD_Result not_found(struct http_request *r)
+static enum MHD_Result not_found(struct http_request *r, const char *method)
 {
-	char msg[160];
-	snprintf(msg, sizeof(msg), "404 not found: no such path %.100s\n", r->path);
-	return http_respond_text(r, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", msg);
+	char msg[200];
+	snprintf(msg, sizeof(msg), "404 not found: no such path %.120s", r->path);
+	/* senders of spans get the OTLP error body; people get a page */
+	if (!strcmp(method, "POST")) {
+		struct tm_buf out;
+		tm_buf_init(&out);
+		tm_otlp_status_encode(&out, 404, msg);
+		return http_respond_buf(r, MHD_HTTP_NOT_FOUND, "application/x-protobuf", &out);
+	}
+	struct tm_buf out;
+	tm_buf_init(&out);
+	tm_web_error_page(&out, 404, msg);
+	return http_respond_buf(r, MHD_HTTP_NOT_FOUND, "text/html; charset=utf-8", &out);
 }
 
 /*---- request life cycle ----*/
@@ -162,13 +182,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
-		route_fn fn = route(url);
-		return fn ? fn(r, method) : not_found(r);
+		int at_headers;
+		route_fn fn = route(url, &at_headers);
+		if (at_headers)
+			return fn(r, method);
+		r->at_end = fn;
+		r->method = method;
+		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		receive_chunk(r, upload_data, *upload_data_size);
-		*upload_data_size = 0;   /* consumed: MHD spins otherwise */
+		if (r->on_body_done)
+			receive_chunk(r, upload_data, *upload_data_size);
+		*upload_data_size = 0;   /* consumed (or dropped): MHD spins otherwise */
 		return MHD_YES;
+	}
+	if (r->at_end) {
+		route_fn fn = r->at_end;
+		r->at_end = NULL;
+		return fn(r, r->method);
 	}
 	if (!r->on_body_done)
 		return MHD_NO;   /* a handler that answered at once; nothing more to do */

@@ -41,6 +41,8 @@ struct http_request {
 	struct MHD_Connection *conn;
 	const char *path;              /* MHD's, valid for the request */
 	http_handler_fn on_body_done;  /* set when the request has a body */
+	enum MHD_Result (*at_end)(struct http_request *r, const char *method);
+	const char *method;            /* MHD's, valid for the request */
 	enum request_state state;
 	/* body */
 	struct tm_buf body;

@@ -66,15 +66,6 @@ static unsigned check_headers(struct http_request *r, const char *method, char *
 			 ce);
 		return 415;
 	}
-	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_LENGTH);
-	size_t max = r->http->max_body_bytes;
-	/* a gzip body may be small on the wire; it is capped while inflating */
-	if (cl && !(ce && !strcasecmp(ce, "gzip")) && strtoull(cl, NULL, 10) > max) {
-		snprintf(msg, msglen, "request body of %.20s bytes exceeds the limit of %zu bytes",
-			 cl, max);
-		return 413;
-	}
 	if (atomic_load(&r->http->stopping)) {
 		snprintf(msg, msglen, "server is shutting down");
 		return 503;
@@ -131,6 +122,30 @@ static enum MHD_Result on_body_done(struct http_request *r)
 	return MHD_YES;
 }
 
+/* a body declared too large is refused.  Most clients only read the answer
+ * once they have sent the whole body (an early answer and close is an EPIPE
+ * to them), so a body of sane size is read and dropped and then answered;
+ * only a client that waits for "100 Continue", or an absurd length, gets the
+ * answer at once. */
+static int refuse_declared_length_now(struct http_request *r, const char *ce)
+{
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	size_t max = r->http->max_body_bytes;
+	/* a gzip body may be small on the wire; it is capped while inflating */
+	if (!cl || (ce && !strcasecmp(ce, "gzip")))
+		return 0;
+	unsigned long long declared = strtoull(cl, NULL, 10);
+	if (declared <= max)
+		return 0;
+	r->upload_status = 413;
+	snprintf(r->upload_message, sizeof(r->upload_message),
+		 "request body of %.20s bytes exceeds the limit of %zu bytes", cl, max);
+	const char *expect = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_EXPECT);
+	return (expect && !strcasecmp(expect, "100-continue")) || declared / 16 > max;
+}
+
 enum MHD_Result ingest_otlp_begin(struct http_request *r, const char *method)
 {
 	char msg[256];
@@ -144,6 +159,8 @@ enum MHD_Result ingest_otlp_begin(struct http_request *r, const char *method)
 		if (!r->inflater)
 			return otlp_error(r, 503, "out of memory");
 	}
+	if (refuse_declared_length_now(r, ce))
+		return otlp_error(r, 413, r->upload_message);
 	r->on_body_done = on_body_done;
 	return MHD_YES;
 }

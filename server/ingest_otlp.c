@@ -16,9 +16,20 @@ typedef Opentelemetry__Proto__Trace__V1__Span PbSpan;
 typedef Opentelemetry__Proto__Trace__V1__ResourceSpans PbResourceSpans;
 typedef Opentelemetry__Proto__Trace__V1__ScopeSpans PbScopeSpans;
 
+/* protobuf-c's allocator: remembers a failure, because unpack then returns
+ * NULL exactly as for a malformed body */
+struct pb_alloc {
+	struct tm_arena *arena;
+	int failed;
+};
+
 static void *arena_pb_alloc(void *data, size_t size)
 {
-	return tm_arena_alloc(data, size);
+	struct pb_alloc *a = data;
+	void *p = tm_arena_alloc(a->arena, size);
+	if (!p)
+		a->failed = 1;
+	return p;
 }
 
 static void arena_pb_free(void *data, void *ptr)
@@ -261,10 +272,16 @@ int tm_ingest_otlp_proto(const void *body, size_t len, struct tm_arena *arena,
 	if (tm_otlp_wire_check(body, len, MAX_VALUE_DEPTH, report->message,
 			       sizeof(report->message)) < 0)
 		return -EBADMSG;
-	ProtobufCAllocator alloc = { arena_pb_alloc, arena_pb_free, arena };
+	struct pb_alloc pb_alloc = { arena, 0 };
+	ProtobufCAllocator alloc = { arena_pb_alloc, arena_pb_free, &pb_alloc };
 	Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
 		opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
 			&alloc, len, body);
+	if (!req && pb_alloc.failed) {
+		snprintf(report->message, sizeof(report->message),
+			 "out of memory decoding the request");
+		return -ENOMEM;
+	}
 	if (!req) {
 		snprintf(report->message, sizeof(report->message),
 			 "body is not a valid ExportTraceServiceRequest protobuf message");

@@ -2,6 +2,7 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -178,6 +179,7 @@ int tm_store_open(const struct tm_store_options *opt, struct tm_store **out)
 		return -ENOMEM;
 	st->read_only = opt->read_only;
 	tm_buf_init(&st->chunk_buf);
+	tm_buf_init(&st->entries_buf);
 	unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
 	if (opt->sync == TM_SYNC_NONE)
 		flags |= MDB_NOSYNC;
@@ -211,6 +213,7 @@ void tm_store_close(struct tm_store *st)
 	if (st->env)
 		mdb_env_close(st->env);
 	tm_buf_free(&st->chunk_buf);
+	tm_buf_free(&st->entries_buf);
 	free(st);
 }
 
@@ -308,6 +311,59 @@ int store_chunk_next(const unsigned char **p, const unsigned char *end, struct c
 	return 1;
 }
 
+/* a chunk larger than this after decompression is corrupt, not data */
+#define MAX_CHUNK_ENTRIES_BYTES (1u << 30)
+
+int store_chunk_entries(const unsigned char *p, size_t len, struct tm_arena *arena,
+			const unsigned char **entries, size_t *entries_len)
+{
+	const unsigned char *end = p + len;
+	uint64_t raw_len;
+	if (len < 1 || *p > CHUNK_LZ4)
+		return -EBADMSG;
+	unsigned codec = *p++;
+	if (get_varint(&p, end, &raw_len) || raw_len > MAX_CHUNK_ENTRIES_BYTES)
+		return -EBADMSG;
+	unsigned char *out = tm_arena_alloc(arena, raw_len ? (size_t)raw_len : 1);
+	if (!out)
+		return -ENOMEM;
+	if (codec == CHUNK_RAW) {
+		if ((uint64_t)(end - p) != raw_len)
+			return -EBADMSG;
+		memcpy(out, p, (size_t)raw_len);
+	} else if (LZ4_decompress_safe((const char *)p, (char *)out, (int)(end - p),
+				       (int)raw_len) != (int)raw_len) {
+		return -EBADMSG;
+	}
+	*entries = out;
+	*entries_len = (size_t)raw_len;
+	return 0;
+}
+
+/* appends the entries in the smaller of raw and LZ4 form */
+static void put_entries(struct tm_buf *out, const struct tm_buf *entries)
+{
+	int bound = LZ4_compressBound((int)entries->len);
+	size_t start = out->len;
+	unsigned char codec = CHUNK_LZ4;
+	tm_buf_add(out, &codec, 1);
+	put_varint(out, entries->len);
+	unsigned char *dst = tm_buf_reserve(out, (size_t)bound);
+	if (!dst)
+		return;
+	int n = LZ4_compress_default((const char *)entries->data, (char *)dst,
+				     (int)entries->len, bound);
+	if (n > 0 && (size_t)n < entries->len) {
+		out->len += (size_t)n;
+		return;
+	}
+	out->len = start;   /* incompressible: store as is */
+	codec = CHUNK_RAW;
+	tm_buf_add(out, &codec, 1);
+	put_varint(out, entries->len);
+	tm_buf_add(out, entries->data, entries->len);
+}
+
 /* the span that names a trace: a root before a non-root, then the earliest */
 static int candidate_better(int is_root, uint64_t start, int best_is_root, uint64_t best_start)
 {
@@ -378,7 +434,8 @@ static int intern_batch(struct tm_store *st, MDB_txn *txn, const struct tm_batch
 	return rc;
 }
 
-static void chunk_build(struct tm_buf *out, const struct span_ref *refs, size_t n)
+static void chunk_build(struct tm_buf *out, struct tm_buf *entries,
+			const struct span_ref *refs, size_t n)
 {
 	uint64_t errors = 0, min_start = UINT64_MAX, max_end = 0;
 	const struct span_ref *best = NULL;
@@ -408,13 +465,18 @@ static void chunk_build(struct tm_buf *out, const struct span_ref *refs, size_t 
 	tm_buf_add(out, svc.ptr, svc.len);
 	put_varint(out, best->span->name.len);
 	tm_buf_add(out, best->span->name.ptr, best->span->name.len);
+	entries->len = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct tm_batch_span *s = refs[i].span;
-		put_le64(out, refs[i].res_ids[s->resource]);
-		put_le64(out, refs[i].scope_ids[s->scope]);
-		put_varint(out, s->rec_len);
-		tm_buf_add(out, s->rec, s->rec_len);
+		put_le64(entries, refs[i].res_ids[s->resource]);
+		put_le64(entries, refs[i].scope_ids[s->scope]);
+		put_varint(entries, s->rec_len);
+		tm_buf_add(entries, s->rec, s->rec_len);
 	}
+	if (entries->failed)
+		out->failed = 1;
+	else
+		put_entries(out, entries);
 }
 
 static int write_chunks(struct tm_store *st, MDB_txn *txn, uint64_t seq,
@@ -429,9 +491,10 @@ static int write_chunks(struct tm_store *st, MDB_txn *txn, uint64_t seq,
 		while (j < n && !memcmp(refs[j].span->trace_id, refs[i].span->trace_id,
 					TM_TRACE_ID_LEN))
 			j++;
-		chunk_build(&st->chunk_buf, refs + i, j - i);
+		chunk_build(&st->chunk_buf, &st->entries_buf, refs + i, j - i);
 		if (st->chunk_buf.failed) {
-			st->chunk_buf.failed = 0;
+			tm_buf_free(&st->chunk_buf);
+			tm_buf_free(&st->entries_buf);
 			rc = ENOMEM;
 			break;
 		}

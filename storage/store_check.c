@@ -73,10 +73,17 @@ static int check_chunk(struct check_ctx *c, const MDB_val *k, const MDB_val *v)
 		problem(c, "trace %s: chunk header does not parse", hex);
 		return 0;
 	}
-	const unsigned char *p = body, *end = body + body_len;
+	const unsigned char *entries;
+	size_t entries_len;
+	if (store_chunk_entries(body, body_len, &c->arena, &entries, &entries_len)) {
+		problem(c, "trace %s: chunk body does not decompress", hex);
+		tm_arena_clear(&c->arena);
+		return 0;
+	}
+	const unsigned char *p = entries, *end = entries + entries_len;
 	struct chunk_entry e;
 	uint64_t n = 0, errors = 0, min_start = UINT64_MAX, max_end = 0;
-	int rc, err = 0;
+	int rc = 0, err = 0;
 	while (!err && (rc = store_chunk_next(&p, end, &e)) == 1) {
 		struct tm_span s;
 		memcpy(s.trace_id, trace_id, TM_TRACE_ID_LEN);

@@ -42,6 +42,7 @@ struct tm_store {
 	struct intern_slot res_cache[INTERN_CACHE_SIZE];
 	struct intern_slot scope_cache[INTERN_CACHE_SIZE];
 	struct tm_buf chunk_buf;
+	struct tm_buf entries_buf;   /* a chunk's span entries before compression */
 };
 
 /* LMDB code -> negative errno, the only place LMDB codes are translated. */
@@ -68,12 +69,20 @@ struct chunk_header {
 	struct tm_str candidate_name;
 };
 
-/* parses a chunk header; body and body_len receive the span entries. */
+/* parses a chunk header; body and body_len receive the (coded) span entries. */
 int store_chunk_parse_header(const unsigned char *p, size_t len,
 			     struct chunk_header *h,
 			     const unsigned char **body, size_t *body_len);
 
-/* walks the span entries of a chunk body; returns 1 with the next entry,
+/* chunk bodies are compressed when that makes them smaller */
+enum chunk_codec { CHUNK_RAW = 0, CHUNK_LZ4 = 1 };
+
+/* turns a chunk body (from store_chunk_parse_header) into its span entries,
+ * decompressing into the arena.  Returns 0, -EBADMSG or -ENOMEM. */
+int store_chunk_entries(const unsigned char *body, size_t body_len, struct tm_arena *arena,
+			const unsigned char **entries, size_t *entries_len);
+
+/* walks the span entries of a chunk; returns 1 with the next entry,
  * 0 at the end, -EBADMSG when corrupt. */
 struct chunk_entry {
 	uint64_t resource_id;

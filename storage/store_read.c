@@ -103,14 +103,14 @@ static int read_chunk(struct read_ctx *c, uint64_t seq, const uint8_t trace_id[T
 	int rc = mdb_get(c->txn, c->st->chunks, &k, &v);
 	if (rc)
 		return rc == MDB_NOTFOUND ? -EBADMSG : store_errno(rc);
-	const unsigned char *copy = tm_arena_dup(c->arena, v.mv_data, v.mv_size);
-	if (!copy)
-		return -ENOMEM;
 	struct chunk_header h;
-	const unsigned char *body;
-	size_t body_len;
-	int err = store_chunk_parse_header(copy, v.mv_size, &h, &body, &body_len);
-	const unsigned char *p = body, *end = body + body_len;
+	const unsigned char *body, *entries = NULL;
+	size_t body_len, entries_len = 0;
+	/* the entries land in the arena: the spans outlive the transaction */
+	int err = store_chunk_parse_header(v.mv_data, v.mv_size, &h, &body, &body_len);
+	if (!err)
+		err = store_chunk_entries(body, body_len, c->arena, &entries, &entries_len);
+	const unsigned char *p = entries, *end = entries + entries_len;
 	struct chunk_entry e;
 	while (!err && (err = store_chunk_next(&p, end, &e)) == 1)
 		err = add_span(c, trace_id, &e);
