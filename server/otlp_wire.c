@@ -22,33 +22,33 @@ static const char *const msg_names[] = {
 	"KeyValue", "AnyValue", "ArrayValue", "KeyValueList", "message",
 };
 
+/* the message-typed fields of each message (field numbers below 16);
+ * 0 marks the rest.  A table, not a search: this runs for every field. */
+#define MAX_MSG_FIELD 16
+
+static const uint8_t children[M_LEAF][MAX_MSG_FIELD] = {
+	[M_REQUEST] = { [1] = M_RESOURCE_SPANS },
+	[M_RESOURCE_SPANS] = { [1] = M_RESOURCE, [2] = M_SCOPE_SPANS },
+	[M_RESOURCE] = { [1] = M_KEY_VALUE, [3] = M_LEAF },
+	[M_SCOPE_SPANS] = { [1] = M_SCOPE, [2] = M_SPAN },
+	[M_SCOPE] = { [3] = M_KEY_VALUE },
+	[M_SPAN] = { [9] = M_KEY_VALUE, [11] = M_EVENT, [13] = M_LINK, [15] = M_STATUS },
+	[M_EVENT] = { [3] = M_KEY_VALUE },
+	[M_LINK] = { [4] = M_KEY_VALUE },
+	[M_KEY_VALUE] = { [2] = M_ANY_VALUE },
+	[M_ANY_VALUE] = { [5] = M_ARRAY, [6] = M_KVLIST },
+	[M_ARRAY] = { [1] = M_ANY_VALUE },
+	[M_KVLIST] = { [1] = M_KEY_VALUE },
+};
+
 /* the message type of a field, M_LEAF for non-message fields */
 static enum msg field_type(enum msg m, uint64_t field, int *is_message)
 {
-	static const struct {
-		enum msg parent;
-		uint32_t field;
-		enum msg child;
-	} map[] = {
-		{ M_REQUEST, 1, M_RESOURCE_SPANS }, { M_RESOURCE_SPANS, 1, M_RESOURCE },
-		{ M_RESOURCE_SPANS, 2, M_SCOPE_SPANS }, { M_RESOURCE, 1, M_KEY_VALUE },
-		{ M_RESOURCE, 3, M_LEAF },           { M_SCOPE_SPANS, 1, M_SCOPE },
-		{ M_SCOPE_SPANS, 2, M_SPAN },        { M_SCOPE, 3, M_KEY_VALUE },
-		{ M_SPAN, 9, M_KEY_VALUE },          { M_SPAN, 11, M_EVENT },
-		{ M_SPAN, 13, M_LINK },              { M_SPAN, 15, M_STATUS },
-		{ M_EVENT, 3, M_KEY_VALUE },         { M_LINK, 4, M_KEY_VALUE },
-		{ M_KEY_VALUE, 2, M_ANY_VALUE },     { M_ANY_VALUE, 5, M_ARRAY },
-		{ M_ANY_VALUE, 6, M_KVLIST },        { M_ARRAY, 1, M_ANY_VALUE },
-		{ M_KVLIST, 1, M_KEY_VALUE },
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		if (map[i].parent == m && map[i].field == field) {
-			*is_message = 1;
-			return map[i].child;
-		}
-	}
-	*is_message = 0;
-	return M_LEAF;
+	/* 0 in the table means "no entry" except for M_REQUEST, which no field
+	 * ever has as its type */
+	uint8_t child = m < M_LEAF && field < MAX_MSG_FIELD ? children[m][field] : 0;
+	*is_message = child != 0;
+	return child ? (enum msg)child : M_LEAF;
 }
 
 struct walk {

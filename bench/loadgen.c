@@ -1,0 +1,1254 @@
+/* loadgen.c - OTLP/HTTP protobuf load generator for tracemap.
+ *
+ * Sends ExportTraceServiceRequest batches (POST /v1/traces) over N
+ * persistent HTTP/1.1 connections, one blocking thread per connection.
+ * Bodies come from templates generated once (otlpgen.c); request number t
+ * sends template t % n patched for round t / n, so every request carries
+ * fresh IDs while the pieces of one trace keep one trace ID.
+ *
+ * Prints one "name value" line per result on stdout; progress and the first
+ * failure of each kind go to stderr.  Exit 0 when no request failed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+#include "otlpgen.h"
+
+#define DEFAULT_TEMPLATE_SPANS 100000
+#define MAX_RETRIES 100          /* 429/503 answers for one request */
+#define MAX_IO_ERRORS 5          /* consecutive connect/send/receive failures */
+#define RETRY_WAIT_CAP_MS 1000   /* Retry-After is capped for benchmarking */
+#define RETRY_WAIT_DEFAULT_MS 100
+#define IO_TIMEOUT_S 120
+#define RBUF_BYTES 16384
+#define KEEP_BODY_BYTES 1024     /* response body bytes kept for messages */
+#define ROUND_RING 256
+
+/*---- options ----*/
+
+struct options {
+	char host[256];
+	char port[16];
+	char path[256];
+	int connections;
+	double duration_s;           /* 0 = not given */
+	uint64_t requests;           /* 0 = not given */
+	uint32_t spans_per_batch;
+	uint64_t template_spans;
+	uint64_t seed;
+	int has_seed;
+	long server_pid;             /* 0 = not given */
+	const char *ids_out;
+	int is_gzip;
+	int is_quiet;
+	const char *dump_batch;
+	const char *dump_dir;
+	uint64_t dump_count;
+};
+
+/*---- shared run state ----*/
+
+struct round_slot {
+	uint64_t round_plus_1;
+	uint64_t shift_ns;
+};
+
+struct run {
+	const struct options *opt;
+	struct otlpgen_set set;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	uint64_t base_time_ns;       /* CLOCK_REALTIME the templates start at */
+	uint64_t start_mono_ns;
+	uint64_t deadline_mono_ns;   /* 0 = none */
+
+	atomic_uint_fast64_t next_ticket;
+	atomic_uint_fast64_t spans_sent, spans_acked, spans_rejected;
+	atomic_uint_fast64_t requests_ok, requests_failed, requests_retried;
+	atomic_uint_fast64_t reconnects, bytes_sent;
+	atomic_int workers_running;
+
+	pthread_mutex_t lock;        /* guards everything below */
+	struct round_slot rounds[ROUND_RING];
+	int seen_status[32];         /* failures already printed, by status */
+	size_t n_seen_status;
+	FILE *ids_out;
+};
+
+struct worker {
+	struct run *run;
+	pthread_t thread;
+	int fd;
+	unsigned char rbuf[RBUF_BYTES];
+	size_t rpos, rlen;
+	unsigned char *body;         /* patched copy of the current template */
+	size_t body_cap;
+	const unsigned char *send_body;
+	size_t send_len;
+#ifdef HAVE_ZLIB
+	z_stream zs;
+	unsigned char *zbody;
+	size_t zbody_cap;
+#endif
+	uint32_t *latency_us;        /* one per acknowledged request */
+	size_t n_latency, cap_latency;
+};
+
+struct response {
+	int status;
+	int64_t content_length;      /* -1 = absent */
+	int is_chunked;
+	int is_close;
+	int retry_after_s;           /* -1 = absent */
+	unsigned char body[KEEP_BODY_BYTES];
+	size_t body_len;             /* bytes kept in body */
+};
+
+static atomic_int stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&stop_requested, 1);
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !atomic_load(&stop_requested))
+		;
+}
+
+static void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (!p) {
+		fprintf(stderr, "loadgen: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+/*---- reporting failures once ----*/
+
+/* extracts google.rpc.Status.message (field 2) from a protobuf error body. */
+static int rpc_status_message(const unsigned char *p, size_t len, char *out, size_t size)
+{
+	const unsigned char *end = p + len;
+
+	while (p < end) {
+		uint64_t key = 0, v = 0;
+		int shift = 0;
+
+		while (p < end && shift < 64) {
+			key |= (uint64_t)(*p & 0x7F) << shift;
+			shift += 7;
+			if (!(*p++ & 0x80))
+				break;
+		}
+		if ((key & 7) == 0 || (key & 7) == 2) {
+			for (shift = 0; p < end && shift < 64; shift += 7) {
+				v |= (uint64_t)(*p & 0x7F) << shift;
+				if (!(*p++ & 0x80))
+					break;
+			}
+		} else {
+			return -1;
+		}
+		if ((key & 7) == 2) {
+			if (v > (uint64_t)(end - p))
+				return -1;
+			if ((key >> 3) == 2) {
+				snprintf(out, size, "%.*s", (int)v, (const char *)p);
+				return 0;
+			}
+			p += v;
+		}
+	}
+	return -1;
+}
+
+static void describe_body(const struct response *r, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (rpc_status_message(r->body, r->body_len, out, size) == 0 && out[0])
+		return;
+	for (size_t i = 0; i < r->body_len && n + 1 < size; i++) {
+		unsigned char c = r->body[i];
+
+		out[n++] = (c >= 0x20 && c < 0x7F) ? (char)c : '.';
+	}
+	out[n] = 0;
+}
+
+/* prints the first failure of each kind (an HTTP status, or 0 for I/O). */
+static void report_failure_once(struct run *run, int status, const char *what)
+{
+	int is_new = 1;
+
+	pthread_mutex_lock(&run->lock);
+	for (size_t i = 0; i < run->n_seen_status; i++)
+		is_new &= run->seen_status[i] != status;
+	if (is_new && run->n_seen_status < sizeof(run->seen_status) / sizeof(int))
+		run->seen_status[run->n_seen_status++] = status;
+	pthread_mutex_unlock(&run->lock);
+	if (is_new)
+		fprintf(stderr, "loadgen: request failed: %s (further failures of this kind "
+			"are only counted)\n", what);
+}
+
+/*---- HTTP/1.1 client ----*/
+
+static void conn_close(struct worker *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	w->rpos = w->rlen = 0;
+}
+
+static int conn_open(struct worker *w)
+{
+	struct run *run = w->run;
+	struct timeval tv = { IO_TIMEOUT_S, 0 };
+	int one = 1;
+	int fd = socket(run->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&run->addr, run->addr_len) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	w->fd = fd;
+	w->rpos = w->rlen = 0;
+	return 0;
+}
+
+static int send_all(int fd, struct iovec *iov, int iovcnt)
+{
+	while (iovcnt > 0) {
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
+		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+static int send_request(struct worker *w)
+{
+	const struct options *opt = w->run->opt;
+	char hdr[768];
+	struct iovec iov[2];
+	int n = snprintf(hdr, sizeof(hdr),
+			 "POST %s HTTP/1.1\r\nHost: %s:%s\r\n"
+			 "User-Agent: tracemap-loadgen/0.1\r\n"
+			 "Content-Type: application/x-protobuf\r\n%s"
+			 "Content-Length: %zu\r\n\r\n",
+			 opt->path, opt->host, opt->port,
+			 opt->is_gzip ? "Content-Encoding: gzip\r\n" : "", w->send_len);
+
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = (size_t)n;
+	iov[1].iov_base = (void *)w->send_body;
+	iov[1].iov_len = w->send_len;
+	return send_all(w->fd, iov, 2);
+}
+
+/* reads more bytes into rbuf; returns the count, 0 at EOF, or -errno. */
+static ssize_t rbuf_fill(struct worker *w)
+{
+	ssize_t n;
+
+	if (w->rpos == w->rlen) {
+		w->rpos = w->rlen = 0;
+	} else if (w->rpos > 0) {
+		memmove(w->rbuf, w->rbuf + w->rpos, w->rlen - w->rpos);
+		w->rlen -= w->rpos;
+		w->rpos = 0;
+	}
+	if (w->rlen == sizeof(w->rbuf))
+		return -EMSGSIZE;
+	do
+		n = recv(w->fd, w->rbuf + w->rlen, sizeof(w->rbuf) - w->rlen, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	w->rlen += (size_t)n;
+	return n;
+}
+
+/* returns a NUL-terminated line (CRLF cut off) from rbuf, or NULL. */
+static char *rbuf_line(struct worker *w, int *err)
+{
+	for (;;) {
+		unsigned char *start = w->rbuf + w->rpos;
+		unsigned char *crlf = memmem(start, w->rlen - w->rpos, "\r\n", 2);
+		ssize_t n;
+
+		if (crlf) {
+			*crlf = 0;
+			w->rpos = (size_t)(crlf + 2 - w->rbuf);
+			return (char *)start;
+		}
+		n = rbuf_fill(w);
+		if (n <= 0) {
+			*err = n < 0 ? (int)n : -ECONNRESET;
+			return NULL;
+		}
+	}
+}
+
+static void parse_header(char *line, struct response *r)
+{
+	char *colon = strchr(line, ':');
+	char *val;
+
+	if (!colon)
+		return;
+	*colon = 0;
+	for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
+		;
+	if (strcasecmp(line, "Content-Length") == 0)
+		r->content_length = strtoll(val, NULL, 10);
+	else if (strcasecmp(line, "Transfer-Encoding") == 0)
+		r->is_chunked = strcasestr(val, "chunked") != NULL;
+	else if (strcasecmp(line, "Connection") == 0)
+		r->is_close = strcasestr(val, "close") != NULL;
+	else if (strcasecmp(line, "Retry-After") == 0)
+		r->retry_after_s = (int)strtol(val, NULL, 10);
+}
+
+static int read_head(struct worker *w, struct response *r)
+{
+	int err = 0;
+	char *line = rbuf_line(w, &err);
+
+	if (!line)
+		return err;
+	if (strncmp(line, "HTTP/1.", 7) != 0 || strlen(line) < 12)
+		return -EPROTO;
+	r->status = atoi(line + 9);
+	if (line[7] == '0')
+		r->is_close = 1;   /* HTTP/1.0 without keep-alive */
+	while ((line = rbuf_line(w, &err)) && *line)
+		parse_header(line, r);
+	return line ? 0 : err;
+}
+
+/* reads n body bytes (or up to EOF when n < 0), keeping the first ones. */
+static int read_body_bytes(struct worker *w, struct response *r, int64_t n)
+{
+	while (n != 0) {
+		size_t avail = w->rlen - w->rpos;
+		size_t take;
+		ssize_t got;
+
+		if (avail == 0) {
+			got = rbuf_fill(w);
+			if (got == 0 && n < 0)
+				return 0;
+			if (got <= 0)
+				return got < 0 ? (int)got : -ECONNRESET;
+			continue;
+		}
+		take = (n < 0 || (uint64_t)n > avail) ? avail : (size_t)n;
+		if (r->body_len < sizeof(r->body)) {
+			size_t keep = sizeof(r->body) - r->body_len;
+
+			keep = keep < take ? keep : take;
+			memcpy(r->body + r->body_len, w->rbuf + w->rpos, keep);
+			r->body_len += keep;
+		}
+		w->rpos += take;
+		if (n > 0)
+			n -= (int64_t)take;
+	}
+	return 0;
+}
+
+static int read_chunked(struct worker *w, struct response *r)
+{
+	int err = 0;
+
+	for (;;) {
+		char *line = rbuf_line(w, &err);
+		int64_t size;
+
+		if (!line)
+			return err;
+		size = strtoll(line, NULL, 16);
+		if (size < 0)
+			return -EPROTO;
+		if (size == 0)
+			break;
+		err = read_body_bytes(w, r, size);
+		if (err < 0)
+			return err;
+		if (!(line = rbuf_line(w, &err)))
+			return err;
+	}
+	for (;;) {   /* trailers, up to the empty line */
+		char *line = rbuf_line(w, &err);
+
+		if (!line)
+			return err;
+		if (!*line)
+			return 0;
+	}
+}
+
+/* sends the prepared request and reads the whole response. */
+static int http_exchange(struct worker *w, struct response *r)
+{
+	int rc = send_request(w);
+
+	memset(r, 0, offsetof(struct response, body));
+	r->content_length = -1;
+	r->retry_after_s = -1;
+	r->body_len = 0;
+	if (rc < 0)
+		return rc;
+	rc = read_head(w, r);
+	if (rc < 0)
+		return rc;
+	if (r->is_chunked)
+		return read_chunked(w, r);
+	if (r->content_length >= 0)
+		return read_body_bytes(w, r, r->content_length);
+	r->is_close = 1;
+	return read_body_bytes(w, r, -1);
+}
+
+/*---- preparing a request ----*/
+
+/* the time shift of a round: how far the wall clock has moved since the
+ * templates were made, fixed the first time anyone asks for that round. */
+static uint64_t round_shift(struct run *run, uint64_t round)
+{
+	struct round_slot *slot = &run->rounds[round % ROUND_RING];
+	uint64_t shift;
+
+	pthread_mutex_lock(&run->lock);
+	if (slot->round_plus_1 != round + 1) {
+		uint64_t now = clock_ns(CLOCK_REALTIME);
+
+		slot->round_plus_1 = round + 1;
+		slot->shift_ns = now > run->base_time_ns ? now - run->base_time_ns : 0;
+	}
+	shift = slot->shift_ns;
+	pthread_mutex_unlock(&run->lock);
+	return shift;
+}
+
+#ifdef HAVE_ZLIB
+static int gzip_body(struct worker *w)
+{
+	size_t bound = deflateBound(&w->zs, w->send_len);
+
+	if (bound > w->zbody_cap) {
+		free(w->zbody);
+		w->zbody_cap = bound;
+		w->zbody = xmalloc(bound);
+	}
+	deflateReset(&w->zs);
+	w->zs.next_in = (unsigned char *)w->send_body;
+	w->zs.avail_in = (unsigned)w->send_len;
+	w->zs.next_out = w->zbody;
+	w->zs.avail_out = (unsigned)w->zbody_cap;
+	if (deflate(&w->zs, Z_FINISH) != Z_STREAM_END)
+		return -EIO;
+	w->send_body = w->zbody;
+	w->send_len = w->zs.total_out;
+	return 0;
+}
+#endif
+
+static const struct otlpgen_template *prepare_body(struct worker *w, uint64_t ticket)
+{
+	struct run *run = w->run;
+	const struct otlpgen_template *t = &run->set.items[ticket % run->set.n];
+	uint64_t round = ticket / run->set.n;
+	struct otlpgen_round r;
+
+	if (t->len > w->body_cap) {
+		free(w->body);
+		w->body_cap = t->len;
+		w->body = xmalloc(t->len);
+	}
+	memcpy(w->body, t->body, t->len);
+	otlpgen_round_init(&r, run->opt->seed, round);
+	r.time_shift_ns = round_shift(run, round);
+	otlpgen_patch(t, &r, w->body);
+	w->send_body = w->body;
+	w->send_len = t->len;
+#ifdef HAVE_ZLIB
+	if (run->opt->is_gzip && gzip_body(w) < 0) {
+		fprintf(stderr, "loadgen: gzip failed\n");
+		exit(2);
+	}
+#endif
+	return t;
+}
+
+/*---- handling answers ----*/
+
+/* rejected_spans of an ExportTraceServiceResponse's partial_success. */
+static uint64_t rejected_spans(const struct response *r)
+{
+	const unsigned char *p = r->body + 1, *end = r->body + r->body_len;
+
+	/* 0A len { 08 varint ... }: partial_success with rejected_spans first,
+	 * which is how protobuf writers order it */
+	if (r->body_len < 4 || r->body[0] != 0x0A)
+		return 0;
+	while (p < end && (*p & 0x80))
+		p++;
+	p++;
+	if (p < end && *p == 0x08) {
+		uint64_t v = 0;
+		int shift = 0;
+
+		for (p++; p < end && shift < 64; p++, shift += 7) {
+			v |= (uint64_t)(*p & 0x7F) << shift;
+			if (!(*p & 0x80))
+				break;
+		}
+		return v;
+	}
+	return 0;
+}
+
+static void write_ids(struct worker *w, const struct otlpgen_template *t)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t line = OTLPGEN_TRACE_ID_LEN * 2 + 1 + OTLPGEN_SPAN_ID_LEN * 2 + 1;
+	char *out = xmalloc(line * t->n_spans);
+	char *o = out;
+
+	for (uint32_t i = 0; i < t->n_spans; i++) {
+		const unsigned char *tid = w->body + t->trace_id_off[i];
+		const unsigned char *sid = w->body + t->span_id_off[i];
+
+		for (int k = 0; k < OTLPGEN_TRACE_ID_LEN; k++) {
+			*o++ = hex[tid[k] >> 4];
+			*o++ = hex[tid[k] & 15];
+		}
+		*o++ = ' ';
+		for (int k = 0; k < OTLPGEN_SPAN_ID_LEN; k++) {
+			*o++ = hex[sid[k] >> 4];
+			*o++ = hex[sid[k] & 15];
+		}
+		*o++ = '\n';
+	}
+	pthread_mutex_lock(&w->run->lock);
+	fwrite(out, 1, (size_t)(o - out), w->run->ids_out);
+	pthread_mutex_unlock(&w->run->lock);
+	free(out);
+}
+
+static void on_success(struct worker *w, const struct otlpgen_template *t,
+		       const struct response *r, uint64_t latency_ns)
+{
+	struct run *run = w->run;
+	uint64_t rejected = rejected_spans(r);
+
+	if (rejected > t->n_spans)
+		rejected = t->n_spans;
+	if (rejected) {
+		atomic_fetch_add(&run->spans_rejected, rejected);
+		report_failure_once(run, -1, "partial success: the server rejected spans");
+	}
+	atomic_fetch_add(&run->spans_acked, t->n_spans - rejected);
+	atomic_fetch_add(&run->requests_ok, 1);
+	if (w->n_latency == w->cap_latency) {
+		w->cap_latency = w->cap_latency ? w->cap_latency * 2 : 4096;
+		w->latency_us = realloc(w->latency_us, w->cap_latency * sizeof(uint32_t));
+		if (!w->latency_us)
+			exit(2);
+	}
+	w->latency_us[w->n_latency++] = (uint32_t)(latency_ns / 1000);
+	if (run->ids_out)
+		write_ids(w, t);
+}
+
+static void on_failure(struct worker *w, int status, const char *what)
+{
+	atomic_fetch_add(&w->run->requests_failed, 1);
+	report_failure_once(w->run, status, what);
+}
+
+static void on_bad_status(struct worker *w, const struct response *r)
+{
+	char text[256], what[320];
+
+	describe_body(r, text, sizeof(text));
+	snprintf(what, sizeof(what), "HTTP %d: %s", r->status, text);
+	on_failure(w, r->status, what);
+}
+
+static unsigned retry_wait_ms(const struct response *r)
+{
+	if (r->retry_after_s < 0)
+		return RETRY_WAIT_DEFAULT_MS;
+	if (r->retry_after_s * 1000 > RETRY_WAIT_CAP_MS)
+		return RETRY_WAIT_CAP_MS;
+	return (unsigned)r->retry_after_s * 1000;
+}
+
+/* sends one request until it is answered: reconnects when the server closed
+ * the connection, waits and retries on 429/503. */
+static void deliver(struct worker *w, const struct otlpgen_template *t)
+{
+	struct run *run = w->run;
+	struct response r;
+	int retries = 0, io_errors = 0;
+
+	atomic_fetch_add(&run->spans_sent, t->n_spans);
+	for (;;) {
+		uint64_t t0 = 0;
+		int rc = w->fd >= 0 ? 0 : conn_open(w);
+
+		if (rc == 0) {
+			t0 = clock_ns(CLOCK_MONOTONIC);
+			rc = http_exchange(w, &r);
+		}
+		if (rc < 0) {
+			char what[128];
+
+			conn_close(w);
+			if (++io_errors >= MAX_IO_ERRORS || atomic_load(&stop_requested)) {
+				snprintf(what, sizeof(what), "connection: %s", strerror(-rc));
+				on_failure(w, 0, what);
+				return;
+			}
+			atomic_fetch_add(&run->reconnects, 1);
+			if (io_errors > 1)
+				sleep_ms(100);
+			continue;
+		}
+		atomic_fetch_add(&run->bytes_sent, w->send_len);
+		io_errors = 0;
+		if (r.is_close)
+			conn_close(w);
+		if (r.status / 100 == 2) {
+			on_success(w, t, &r, clock_ns(CLOCK_MONOTONIC) - t0);
+			return;
+		}
+		if (r.status != 429 && r.status != 503) {
+			on_bad_status(w, &r);
+			return;
+		}
+		atomic_fetch_add(&run->requests_retried, 1);
+		if (++retries > MAX_RETRIES) {
+			on_failure(w, -2, "gave up after too many 429/503 answers");
+			return;
+		}
+		sleep_ms(retry_wait_ms(&r));
+	}
+}
+
+static int next_ticket(struct run *run, uint64_t *ticket)
+{
+	if (atomic_load(&stop_requested))
+		return 0;
+	if (run->deadline_mono_ns && clock_ns(CLOCK_MONOTONIC) >= run->deadline_mono_ns)
+		return 0;
+	*ticket = atomic_fetch_add(&run->next_ticket, 1);
+	return !run->opt->requests || *ticket < run->opt->requests;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t ticket;
+
+	while (next_ticket(w->run, &ticket))
+		deliver(w, prepare_body(w, ticket));
+	conn_close(w);
+	atomic_fetch_sub(&w->run->workers_running, 1);
+	return NULL;
+}
+
+/*---- server memory sampler ----*/
+
+struct rss_sampler {
+	long pid;
+	atomic_int is_stopping;
+	pthread_t thread;
+	uint64_t peak_rss_kb, peak_anon_kb, peak_file_kb;
+	uint64_t samples;
+};
+
+static uint64_t status_field_kb(const char *text, const char *name)
+{
+	const char *p = strstr(text, name);
+
+	return p ? strtoull(p + strlen(name), NULL, 10) : 0;
+}
+
+static int sample_rss(struct rss_sampler *s, const char *path)
+{
+	char text[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	uint64_t v;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	text[n] = 0;
+	if ((v = status_field_kb(text, "\nVmRSS:")) > s->peak_rss_kb)
+		s->peak_rss_kb = v;
+	if ((v = status_field_kb(text, "\nRssAnon:")) > s->peak_anon_kb)
+		s->peak_anon_kb = v;
+	if ((v = status_field_kb(text, "\nRssFile:")) > s->peak_file_kb)
+		s->peak_file_kb = v;
+	s->samples++;
+	return 0;
+}
+
+static void *sampler_main(void *arg)
+{
+	struct rss_sampler *s = arg;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", s->pid);
+	while (!atomic_load(&s->is_stopping)) {
+		if (sample_rss(s, path) < 0)
+			break;   /* the server is gone */
+		sleep_ms(100);
+	}
+	return NULL;
+}
+
+/*---- results ----*/
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double percentile_ms(const uint32_t *sorted, size_t n, double q)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	i = (size_t)(q * (double)(n - 1) + 0.5);
+	return sorted[i] / 1000.0;
+}
+
+static void print_latency(struct worker *workers, int n_workers)
+{
+	size_t n = 0, k = 0;
+	uint32_t *all;
+
+	for (int i = 0; i < n_workers; i++)
+		n += workers[i].n_latency;
+	all = xmalloc((n ? n : 1) * sizeof(*all));
+	for (int i = 0; i < n_workers; i++) {
+		memcpy(all + k, workers[i].latency_us, workers[i].n_latency * sizeof(*all));
+		k += workers[i].n_latency;
+	}
+	qsort(all, n, sizeof(*all), cmp_u32);
+	printf("latency_p50_ms %.2f\n", percentile_ms(all, n, 0.50));
+	printf("latency_p99_ms %.2f\n", percentile_ms(all, n, 0.99));
+	printf("latency_max_ms %.2f\n", n ? all[n - 1] / 1000.0 : 0.0);
+	free(all);
+}
+
+static void print_results(struct run *run, struct worker *workers, double elapsed_s,
+			  const struct rss_sampler *rss)
+{
+	uint64_t acked = atomic_load(&run->spans_acked);
+
+	printf("seed %" PRIu64 "\n", run->opt->seed);
+	printf("spans_sent %" PRIu64 "\n", (uint64_t)atomic_load(&run->spans_sent));
+	printf("spans_acked %" PRIu64 "\n", acked);
+	printf("spans_rejected %" PRIu64 "\n", (uint64_t)atomic_load(&run->spans_rejected));
+	printf("requests_ok %" PRIu64 "\n", (uint64_t)atomic_load(&run->requests_ok));
+	printf("requests_failed %" PRIu64 "\n", (uint64_t)atomic_load(&run->requests_failed));
+	printf("requests_retried %" PRIu64 "\n", (uint64_t)atomic_load(&run->requests_retried));
+	printf("reconnects %" PRIu64 "\n", (uint64_t)atomic_load(&run->reconnects));
+	printf("bytes_sent %" PRIu64 "\n", (uint64_t)atomic_load(&run->bytes_sent));
+	printf("elapsed_s %.3f\n", elapsed_s);
+	printf("spans_per_s %.0f\n", elapsed_s > 0 ? (double)acked / elapsed_s : 0.0);
+	print_latency(workers, run->opt->connections);
+	if (rss) {
+		printf("server_peak_rss_mb %.1f\n", rss->peak_rss_kb / 1024.0);
+		printf("server_peak_rss_anon_mb %.1f\n", rss->peak_anon_kb / 1024.0);
+		printf("server_peak_rss_file_mb %.1f\n", rss->peak_file_kb / 1024.0);
+	}
+}
+
+/*---- options ----*/
+
+static int parse_url(const char *url, struct options *opt)
+{
+	const char *hostport = url, *slash, *colon;
+	size_t host_len;
+
+	if (strncmp(url, "http://", 7) == 0)
+		hostport = url + 7;
+	else if (strstr(url, "://"))
+		return -EINVAL;   /* no TLS here */
+	slash = strchr(hostport, '/');
+	if (!slash)
+		slash = hostport + strlen(hostport);
+	colon = memchr(hostport, ':', (size_t)(slash - hostport));
+	host_len = (size_t)((colon ? colon : slash) - hostport);
+	if (host_len == 0 || host_len >= sizeof(opt->host))
+		return -EINVAL;
+	memcpy(opt->host, hostport, host_len);
+	opt->host[host_len] = 0;
+	snprintf(opt->port, sizeof(opt->port), "%.*s", colon ? (int)(slash - colon - 1) : 4,
+		 colon ? colon + 1 : "4318");
+	snprintf(opt->path, sizeof(opt->path), "%s",
+		 *slash && strcmp(slash, "/") != 0 ? slash : "/v1/traces");
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: loadgen [options]\n"
+		"  --url http://HOST:PORT[/PATH]   server (default http://127.0.0.1:4318, path /v1/traces)\n"
+		"  --connections N          parallel keep-alive connections (default 8)\n"
+		"  --duration SECONDS       run this long (default 10 unless --requests)\n"
+		"  --requests N             send exactly N requests in total\n"
+		"  --spans-per-batch N      spans per request (default 512)\n"
+		"  --template-spans N       spans pre-generated as templates (default 100000)\n"
+		"  --seed N                 generator and ID-mask seed (default: random)\n"
+		"  --server-pid PID         sample /proc/PID/status every 100 ms, report peaks\n"
+		"  --ids-out FILE           write 'traceid spanid' per acknowledged span\n"
+		"  --gzip                   gzip request bodies (if built with zlib)\n"
+		"  --quiet                  no progress lines on stderr\n"
+		"  --dump-batch FILE        write one request body to FILE and exit\n"
+		"  --dump-batches DIR N     write N bodies as DIR/batch-000.pb ... and exit\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return (errno || end == s || *end || *s == '-') ? -EINVAL : 0;
+}
+
+enum {
+	OPT_URL = 256, OPT_CONNECTIONS, OPT_DURATION, OPT_REQUESTS, OPT_SPB, OPT_TEMPLATE_SPANS,
+	OPT_SEED, OPT_PID, OPT_IDS_OUT, OPT_GZIP, OPT_QUIET, OPT_DUMP, OPT_DUMPS, OPT_HELP,
+};
+
+static const struct option long_options[] = {
+	{ "url", required_argument, NULL, OPT_URL },
+	{ "connections", required_argument, NULL, OPT_CONNECTIONS },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "requests", required_argument, NULL, OPT_REQUESTS },
+	{ "spans-per-batch", required_argument, NULL, OPT_SPB },
+	{ "template-spans", required_argument, NULL, OPT_TEMPLATE_SPANS },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "server-pid", required_argument, NULL, OPT_PID },
+	{ "ids-out", required_argument, NULL, OPT_IDS_OUT },
+	{ "gzip", no_argument, NULL, OPT_GZIP },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "dump-batch", required_argument, NULL, OPT_DUMP },
+	{ "dump-batches", required_argument, NULL, OPT_DUMPS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* handles one option; returns 0, or -EINVAL with a message printed. */
+static int apply_option(int c, const char *arg, int argc, char **argv, struct options *opt)
+{
+	uint64_t v = 0;
+	int rc = 0;
+
+	switch (c) {
+	case OPT_URL:
+		rc = parse_url(arg, opt);
+		break;
+	case OPT_CONNECTIONS:
+		rc = parse_u64(arg, &v);
+		opt->connections = (int)v;
+		rc = rc ? rc : (v < 1 || v > 4096 ? -EINVAL : 0);
+		break;
+	case OPT_DURATION:
+		opt->duration_s = strtod(arg, NULL);
+		rc = opt->duration_s > 0 ? 0 : -EINVAL;
+		break;
+	case OPT_REQUESTS:
+		rc = parse_u64(arg, &opt->requests);
+		rc = rc ? rc : (opt->requests ? 0 : -EINVAL);
+		break;
+	case OPT_SPB:
+		rc = parse_u64(arg, &v);
+		opt->spans_per_batch = (uint32_t)v;
+		rc = rc ? rc : (v < 1 || v > 1000000 ? -EINVAL : 0);
+		break;
+	case OPT_TEMPLATE_SPANS:
+		rc = parse_u64(arg, &opt->template_spans);
+		break;
+	case OPT_SEED:
+		rc = parse_u64(arg, &opt->seed);
+		opt->has_seed = 1;
+		break;
+	case OPT_PID:
+		rc = parse_u64(arg, &v);
+		opt->server_pid = (long)v;
+		break;
+	case OPT_IDS_OUT:
+		opt->ids_out = arg;
+		break;
+	case OPT_GZIP:
+		opt->is_gzip = 1;
+		break;
+	case OPT_QUIET:
+		opt->is_quiet = 1;
+		break;
+	case OPT_DUMP:
+		opt->dump_batch = arg;
+		break;
+	case OPT_DUMPS:
+		opt->dump_dir = arg;
+		if (optind >= argc || parse_u64(argv[optind], &opt->dump_count) < 0 ||
+		    !opt->dump_count)
+			rc = -EINVAL;
+		else
+			optind++;
+		break;
+	case OPT_HELP:
+		usage(stdout);
+		exit(0);
+	default:
+		rc = -EINVAL;
+	}
+	if (rc < 0)
+		fprintf(stderr, "loadgen: bad value for option %s\n", argv[optind - 1]);
+	return rc;
+}
+
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+	int c;
+
+	memset(opt, 0, sizeof(*opt));
+	parse_url("http://127.0.0.1:4318", opt);
+	opt->connections = 8;
+	opt->spans_per_batch = 512;
+	opt->template_spans = DEFAULT_TEMPLATE_SPANS;
+	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		if (apply_option(c, optarg, argc, argv, opt) < 0) {
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "loadgen: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+#ifndef HAVE_ZLIB
+	if (opt->is_gzip) {
+		fprintf(stderr, "loadgen: built without zlib; --gzip is not available\n");
+		return -EINVAL;
+	}
+#endif
+	if (!opt->duration_s && !opt->requests)
+		opt->duration_s = 10;
+	if (!opt->has_seed)
+		opt->seed = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
+	return 0;
+}
+
+/*---- setup ----*/
+
+static int resolve(struct run *run)
+{
+	const struct options *opt = run->opt;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	int rc = getaddrinfo(opt->host, opt->port, &hints, &res);
+
+	if (rc != 0) {
+		fprintf(stderr, "loadgen: %s:%s: %s\n", opt->host, opt->port, gai_strerror(rc));
+		return -EINVAL;
+	}
+	memcpy(&run->addr, res->ai_addr, res->ai_addrlen);
+	run->addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void generate(struct run *run, uint64_t min_spans)
+{
+	const struct options *opt = run->opt;
+	struct otlpgen_options go = {
+		.seed = opt->seed,
+		.spans_per_batch = opt->spans_per_batch,
+		.min_spans = min_spans ? min_spans : 1,
+		.base_time_ns = run->base_time_ns,
+	};
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+
+	otlpgen_generate(&go, &run->set);
+	if (!opt->is_quiet)
+		fprintf(stderr, "loadgen: %zu template batches, %" PRIu64 " spans in %" PRIu64
+			" traces, %.1f MB, %.0f bytes/span, generated in %.2f s\n",
+			run->set.n, run->set.n_spans, run->set.n_traces, run->set.bytes / 1e6,
+			(double)run->set.bytes / (double)run->set.n_spans,
+			(double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e9);
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	int rc = 0;
+
+	if (!f || fwrite(data, 1, len, f) != len)
+		rc = -errno;
+	if (f && fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		fprintf(stderr, "loadgen: %s: %s\n", path, strerror(-rc ? -rc : EIO));
+	return rc;
+}
+
+/* writes request bodies 0..count-1 exactly as a run would send them (except
+ * for the time shift) and exits. */
+static int dump_batches(struct run *run, const char *dir, const char *file, uint64_t count)
+{
+	unsigned char *buf = NULL;
+	char path[4096];
+	int rc = 0;
+
+	if (dir && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "loadgen: %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	for (uint64_t i = 0; i < count && rc == 0; i++) {
+		const struct otlpgen_template *t = &run->set.items[i % run->set.n];
+		struct otlpgen_round r;
+
+		buf = realloc(buf, t->len);
+		if (!buf)
+			return 2;
+		memcpy(buf, t->body, t->len);
+		otlpgen_round_init(&r, run->opt->seed, i / run->set.n);
+		otlpgen_patch(t, &r, buf);
+		if (dir)
+			snprintf(path, sizeof(path), "%s/batch-%03" PRIu64 ".pb", dir, i);
+		else
+			snprintf(path, sizeof(path), "%s", file);
+		rc = write_file(path, buf, t->len);
+	}
+	free(buf);
+	return rc < 0 ? 1 : 0;
+}
+
+static void run_init(struct run *run, const struct options *opt)
+{
+	memset(run, 0, sizeof(*run));
+	run->opt = opt;
+	pthread_mutex_init(&run->lock, NULL);
+	run->base_time_ns = clock_ns(CLOCK_REALTIME);
+}
+
+static uint64_t template_spans_needed(const struct options *opt)
+{
+	uint64_t n = opt->template_spans;
+
+	if (opt->dump_batch)
+		return opt->spans_per_batch;
+	if (opt->dump_dir)
+		return opt->dump_count * opt->spans_per_batch;
+	if (opt->requests && opt->requests < n / opt->spans_per_batch)
+		return opt->requests * opt->spans_per_batch;
+	return n;
+}
+
+static void print_progress(struct run *run, uint64_t *last_acked, uint64_t *last_ns)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t acked = atomic_load(&run->spans_acked);
+
+	fprintf(stderr, "[%6.1fs] %8.0f spans/s  acked %" PRIu64 "  ok %" PRIu64 "  retried %"
+		PRIu64 "  failed %" PRIu64 "\n", (double)(now - run->start_mono_ns) / 1e9,
+		(double)(acked - *last_acked) * 1e9 / (double)(now - *last_ns), acked,
+		(uint64_t)atomic_load(&run->requests_ok),
+		(uint64_t)atomic_load(&run->requests_retried),
+		(uint64_t)atomic_load(&run->requests_failed));
+	*last_acked = acked;
+	*last_ns = now;
+}
+
+static void wait_for_workers(struct run *run)
+{
+	uint64_t last_acked = 0, last_ns = run->start_mono_ns, next = last_ns + 1000000000ull;
+
+	while (atomic_load(&run->workers_running) > 0) {
+		sleep_ms(50);
+		if (!run->opt->is_quiet && clock_ns(CLOCK_MONOTONIC) >= next) {
+			print_progress(run, &last_acked, &last_ns);
+			next += 1000000000ull;
+		}
+	}
+}
+
+static void start_workers(struct run *run, struct worker *workers)
+{
+	int n = run->opt->connections;
+
+	atomic_store(&run->workers_running, n);
+	run->start_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	if (run->opt->duration_s > 0)
+		run->deadline_mono_ns = run->start_mono_ns +
+			(uint64_t)(run->opt->duration_s * 1e9);
+	for (int i = 0; i < n; i++) {
+		workers[i].run = run;
+		workers[i].fd = -1;
+#ifdef HAVE_ZLIB
+		if (deflateInit2(&workers[i].zs, 1, Z_DEFLATED, 15 + 16, 8,
+				 Z_DEFAULT_STRATEGY) != Z_OK)
+			exit(2);
+#endif
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+			fprintf(stderr, "loadgen: cannot start thread %d\n", i);
+			exit(2);
+		}
+	}
+}
+
+static void free_workers(struct worker *workers, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(workers[i].body);
+		free(workers[i].latency_us);
+#ifdef HAVE_ZLIB
+		deflateEnd(&workers[i].zs);
+		free(workers[i].zbody);
+#endif
+	}
+	free(workers);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int run_load(struct run *run)
+{
+	const struct options *opt = run->opt;
+	struct worker *workers = calloc((size_t)opt->connections, sizeof(*workers));
+	struct rss_sampler rss = { .pid = opt->server_pid };
+	double elapsed_s;
+
+	if (!workers)
+		return 2;
+	if (opt->ids_out && !(run->ids_out = fopen(opt->ids_out, "w"))) {
+		fprintf(stderr, "loadgen: %s: %s\n", opt->ids_out, strerror(errno));
+		return 2;
+	}
+	if (rss.pid && pthread_create(&rss.thread, NULL, sampler_main, &rss) != 0)
+		return 2;
+	start_workers(run, workers);
+	wait_for_workers(run);
+	for (int i = 0; i < opt->connections; i++)
+		pthread_join(workers[i].thread, NULL);
+	elapsed_s = (double)(clock_ns(CLOCK_MONOTONIC) - run->start_mono_ns) / 1e9;
+	if (rss.pid) {
+		atomic_store(&rss.is_stopping, 1);
+		pthread_join(rss.thread, NULL);
+	}
+	if (run->ids_out && fclose(run->ids_out) != 0)
+		fprintf(stderr, "loadgen: %s: %s\n", opt->ids_out, strerror(errno));
+	print_results(run, workers, elapsed_s, rss.pid ? &rss : NULL);
+	free_workers(workers, opt->connections);
+	return atomic_load(&run->requests_failed) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt;
+	struct run run;
+	int rc;
+
+	if (parse_options(argc, argv, &opt) < 0)
+		return 2;
+	run_init(&run, &opt);
+	generate(&run, template_spans_needed(&opt));
+	if (opt.dump_batch || opt.dump_dir) {
+		rc = dump_batches(&run, opt.dump_dir, opt.dump_batch,
+				  opt.dump_dir ? opt.dump_count : 1);
+	} else if (resolve(&run) < 0) {
+		rc = 2;
+	} else {
+		install_signals();
+		rc = run_load(&run);
+	}
+	otlpgen_free(&run.set);
+	pthread_mutex_destroy(&run.lock);
+	return rc;
+}

@@ -1,0 +1,971 @@
+/* otlpgen.c - synthetic OTLP trace batches, hand-encoded as protobuf.
+ *
+ * Field numbers and tag bytes follow /work/shared/protocols.md 1.10 and 2.
+ * Like the JavaScript OTLP exporter, zero values are written explicitly
+ * (dropped_*_count 0, status { code: 0 }) and every span carries flags. */
+#include "otlpgen.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*---- small helpers ----*/
+
+static void *xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size ? size : 1);
+
+	if (!q) {
+		fprintf(stderr, "otlpgen: out of memory (%zu bytes)\n", size);
+		abort();
+	}
+	return q;
+}
+
+struct rng {
+	uint64_t s[4];
+};
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static void rng_seed(struct rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+/* xoshiro256** */
+static uint64_t rng_next(struct rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t result = ((s[1] * 5) << 7 | (s[1] * 5) >> 57) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = (s[3] << 45) | (s[3] >> 19);
+	return result;
+}
+
+/* uniform in [0, n); the modulo bias is irrelevant for n this small. */
+static uint64_t rng_below(struct rng *r, uint64_t n)
+{
+	return rng_next(r) % n;
+}
+
+static int rng_percent(struct rng *r, unsigned pct)
+{
+	return rng_below(r, 100) < pct;
+}
+
+static void rng_bytes(struct rng *r, uint8_t *out, size_t len)
+{
+	int is_zero = 1;
+
+	while (is_zero) {
+		for (size_t i = 0; i < len; i += 8) {
+			uint64_t v = rng_next(r);
+			size_t n = len - i < 8 ? len - i : 8;
+
+			memcpy(out + i, &v, n);
+		}
+		for (size_t i = 0; i < len && is_zero; i++)
+			is_zero = out[i] == 0;
+	}
+}
+
+struct u32vec {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static void u32vec_push(struct u32vec *a, uint32_t x)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 256;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = x;
+}
+
+/*---- protobuf writer ----*/
+
+struct pb {
+	unsigned char *p;
+	size_t len, cap;
+};
+
+static void pb_reserve(struct pb *b, size_t n)
+{
+	if (b->len + n <= b->cap)
+		return;
+	while (b->len + n > b->cap)
+		b->cap = b->cap ? b->cap * 2 : 4096;
+	b->p = xrealloc(b->p, b->cap);
+}
+
+static void pb_raw(struct pb *b, const void *src, size_t n)
+{
+	pb_reserve(b, n);
+	memcpy(b->p + b->len, src, n);
+	b->len += n;
+}
+
+static void pb_byte(struct pb *b, uint8_t v)
+{
+	pb_raw(b, &v, 1);
+}
+
+static size_t varint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static void pb_varint(struct pb *b, uint64_t v)
+{
+	pb_reserve(b, 10);
+	while (v >= 0x80) {
+		b->p[b->len++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	b->p[b->len++] = (unsigned char)v;
+}
+
+static void pb_fixed(struct pb *b, uint64_t v, size_t n)
+{
+	pb_reserve(b, n);
+	for (size_t i = 0; i < n; i++)
+		b->p[b->len++] = (unsigned char)(v >> (8 * i));
+}
+
+/* tag, length, bytes: strings, bytes and embedded messages. */
+static void pb_len_field(struct pb *b, uint8_t tag, const void *src, size_t n)
+{
+	pb_byte(b, tag);
+	pb_varint(b, n);
+	pb_raw(b, src, n);
+}
+
+static void pb_str(struct pb *b, uint8_t tag, const char *s)
+{
+	pb_len_field(b, tag, s, strlen(s));
+}
+
+/*---- attributes (KeyValue / AnyValue) ----*/
+
+enum attr_type { AT_STR, AT_INT, AT_DOUBLE, AT_BOOL };
+
+struct attr {
+	const char *key;
+	enum attr_type type;
+	const char *s;
+	int64_t i;
+	double d;
+};
+
+struct attr_list {
+	struct attr a[16];
+	size_t n;
+	char text[1024];     /* formatted string values live here */
+	size_t text_used;
+};
+
+static struct attr *attr_add(struct attr_list *l, const char *key, enum attr_type type)
+{
+	struct attr *a;
+
+	if (l->n == sizeof(l->a) / sizeof(l->a[0]))
+		abort();
+	a = &l->a[l->n++];
+	memset(a, 0, sizeof(*a));
+	a->key = key;
+	a->type = type;
+	return a;
+}
+
+static void attr_str(struct attr_list *l, const char *key, const char *val)
+{
+	attr_add(l, key, AT_STR)->s = val;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void attr_strf(struct attr_list *l, const char *key, const char *fmt, ...)
+{
+	char *dst = l->text + l->text_used;
+	size_t room = sizeof(l->text) - l->text_used;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(dst, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		abort();
+	l->text_used += (size_t)n + 1;
+	attr_str(l, key, dst);
+}
+
+static void attr_int(struct attr_list *l, const char *key, int64_t val)
+{
+	attr_add(l, key, AT_INT)->i = val;
+}
+
+static void attr_double(struct attr_list *l, const char *key, double val)
+{
+	attr_add(l, key, AT_DOUBLE)->d = val;
+}
+
+static void attr_bool(struct attr_list *l, const char *key, int val)
+{
+	attr_add(l, key, AT_BOOL)->i = val != 0;
+}
+
+static size_t any_value_size(const struct attr *a)
+{
+	size_t n;
+
+	switch (a->type) {
+	case AT_STR:
+		n = strlen(a->s);
+		return 1 + varint_size(n) + n;
+	case AT_INT:
+		return 1 + varint_size((uint64_t)a->i);
+	case AT_DOUBLE:
+		return 9;
+	case AT_BOOL:
+		return 2;
+	}
+	return 0;
+}
+
+static void pb_any_value(struct pb *b, const struct attr *a)
+{
+	uint64_t bits;
+
+	switch (a->type) {
+	case AT_STR:
+		pb_str(b, 0x0A, a->s);
+		break;
+	case AT_INT:
+		pb_byte(b, 0x18);
+		pb_varint(b, (uint64_t)a->i);
+		break;
+	case AT_DOUBLE:
+		memcpy(&bits, &a->d, sizeof(bits));
+		pb_byte(b, 0x21);
+		pb_fixed(b, bits, 8);
+		break;
+	case AT_BOOL:
+		pb_byte(b, 0x10);
+		pb_byte(b, (uint8_t)a->i);
+		break;
+	}
+}
+
+/* writes each attribute as one KeyValue field with the given tag. */
+static void pb_attrs(struct pb *b, uint8_t tag, const struct attr_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct attr *a = &l->a[i];
+		size_t key_len = strlen(a->key);
+		size_t val_len = any_value_size(a);
+		size_t kv_len = 1 + varint_size(key_len) + key_len +
+				1 + varint_size(val_len) + val_len;
+
+		pb_byte(b, tag);
+		pb_varint(b, kv_len);
+		pb_len_field(b, 0x0A, a->key, key_len);
+		pb_byte(b, 0x12);
+		pb_varint(b, val_len);
+		pb_any_value(b, a);
+	}
+}
+
+/*---- the simulated system ----*/
+
+struct service {
+	const char *name;
+	const char *language;
+	const char *file_ext;
+	const char *db_system;     /* NULL: no database of its own */
+	const char *db_host;
+	int db_port;
+};
+
+static const struct service services[] = {
+	{ "frontend", "nodejs", "js", NULL, NULL, 0 },
+	{ "api-gateway", "go", "go", NULL, NULL, 0 },
+	{ "auth", "go", "go", "redis", "redis-auth", 6379 },
+	{ "user", "java", "java", "postgresql", "pg-users", 5432 },
+	{ "cart", "go", "go", "redis", "redis-cart", 6379 },
+	{ "checkout", "go", "go", "postgresql", "pg-orders", 5432 },
+	{ "payment", "java", "java", "postgresql", "pg-payments", 5432 },
+	{ "inventory", "java", "java", "mysql", "mysql-inventory", 3306 },
+	{ "catalog", "python", "py", "mongodb", "mongo-catalog", 27017 },
+	{ "search", "java", "java", "elasticsearch", "es-search", 9200 },
+	{ "recommendation", "python", "py", "redis", "redis-reco", 6379 },
+	{ "shipping", "go", "go", NULL, NULL, 0 },
+	{ "email", "python", "py", NULL, NULL, 0 },
+	{ "notification", "nodejs", "js", NULL, NULL, 0 },
+	{ "pricing", "dotnet", "cs", "postgresql", "pg-pricing", 5432 },
+	{ "currency", "nodejs", "js", NULL, NULL, 0 },
+	{ "ad", "java", "java", NULL, NULL, 0 },
+	{ "review", "python", "py", "postgresql", "pg-reviews", 5432 },
+	{ "order", "java", "java", "postgresql", "pg-orders", 5432 },
+	{ "fraud-detection", "python", "py", "redis", "redis-fraud", 6379 },
+};
+
+#define N_SERVICES (sizeof(services) / sizeof(services[0]))
+#define N_OPS 8            /* HTTP operations per service */
+#define N_INSTANCES 3      /* instances (resources) per service */
+#define MIN_SPANS 5
+#define MAX_SPANS 50
+
+static const char *const route_fmt[4] = { "/%s", "/%s/{id}", "/%s/search", "/%s/{id}/items" };
+static const char *const http_methods[2] = { "GET", "POST" };
+static const char *const internal_ops[] = {
+	"validate", "authorize", "compute", "serialize", "load_config", "render",
+};
+static const char *const sql_ops[] = { "SELECT", "SELECT", "INSERT", "UPDATE" };
+/* a database span's op: the operation in its low 2 bits, the table above */
+static const char *const tables[] = { "orders", "users", "items", "sessions", "prices", "events" };
+#define N_TABLES (sizeof(tables) / sizeof(tables[0]))
+static const char *const redis_ops[] = { "GET", "SET", "HGETALL", "EXPIRE" };
+static const char *const error_messages[] = {
+	"deadline exceeded", "connection reset by peer", "upstream returned 503",
+	"invalid argument: quantity must be positive", "lock wait timeout exceeded",
+};
+
+struct gen_span {
+	uint8_t span_id[OTLPGEN_SPAN_ID_LEN];
+	int parent;                /* index in the trace, -1 for the root */
+	uint8_t kind;              /* 1 internal, 2 server, 3 client */
+	uint8_t is_db;
+	uint8_t is_error;
+	uint8_t has_remote_parent;
+	uint16_t service;
+	uint16_t peer;             /* client spans: the called service */
+	uint16_t op;
+	uint32_t user;
+	uint64_t start_ns, end_ns;
+};
+
+/* spans of one service waiting to fill a batch; already encoded as the
+ * repeated ScopeSpans.spans field, offsets relative to buf. */
+struct pending {
+	struct pb buf;
+	struct u32vec trace_id_off, span_id_off, parent_id_off, time_off;
+	uint32_t n_spans;
+	uint32_t n_flushed;
+};
+
+struct gen {
+	struct rng rng;
+	const struct otlpgen_options *opt;
+	struct otlpgen_set *set;
+	size_t cap_items;
+	struct pending pending[N_SERVICES];
+	struct pb span_buf, sub_buf;
+	uint64_t full_spans;
+};
+
+/*---- trace shape ----*/
+
+static void child_times(struct rng *r, const struct gen_span *p, struct gen_span *c)
+{
+	uint64_t dur = p->end_ns - p->start_ns;
+	uint64_t off = dur * rng_below(r, 700) / 1000;
+	uint64_t rest = dur - off;
+
+	c->start_ns = p->start_ns + off;
+	c->end_ns = c->start_ns + rest * (50 + rng_below(r, 900)) / 1000 + 1;
+	if (c->end_ns > p->end_ns)
+		c->end_ns = p->end_ns;
+}
+
+static struct gen_span *new_span(struct gen *g, struct gen_span *sp, int *n, int parent)
+{
+	struct gen_span *s = &sp[(*n)++];
+
+	memset(s, 0, sizeof(*s));
+	rng_bytes(&g->rng, s->span_id, sizeof(s->span_id));
+	s->parent = parent;
+	s->is_error = rng_percent(&g->rng, 2);
+	if (parent >= 0) {
+		s->service = sp[parent].service;
+		s->user = sp[parent].user;
+		child_times(&g->rng, &sp[parent], s);
+	}
+	return s;
+}
+
+/* a client span in the parent's service and the server span it calls. */
+static void add_remote_call(struct gen *g, struct gen_span *sp, int *n, int parent,
+			    uint16_t callee)
+{
+	int client_idx = *n;
+	struct gen_span *c = new_span(g, sp, n, parent);
+	struct gen_span *s;
+	uint64_t dur, gap;
+
+	c->kind = 3;
+	c->peer = callee;
+	c->op = (uint16_t)rng_below(&g->rng, N_OPS);
+	s = new_span(g, sp, n, client_idx);
+	s->kind = 2;
+	s->service = callee;
+	s->op = c->op;
+	s->has_remote_parent = 1;
+	s->is_error = c->is_error;   /* a failing server fails its caller */
+	dur = c->end_ns - c->start_ns;
+	gap = dur * (1 + rng_below(&g->rng, 5)) / 100;
+	s->start_ns = c->start_ns + gap;
+	s->end_ns = c->end_ns - gap > s->start_ns ? c->end_ns - gap : s->start_ns + 1;
+}
+
+static int pick_parent(struct gen *g, const struct gen_span *sp, int n)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		int i = (int)rng_below(&g->rng, (uint64_t)n);
+
+		if (sp[i].kind != 3)
+			return i;
+	}
+	return 0;
+}
+
+static void pick_services(struct gen *g, uint16_t *out, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int is_dup;
+
+		do {
+			out[i] = (uint16_t)rng_below(&g->rng, N_SERVICES);
+			is_dup = 0;
+			for (int j = 0; j < i; j++)
+				is_dup |= out[j] == out[i];
+		} while (is_dup);
+	}
+}
+
+static uint64_t root_duration_ns(struct rng *r)
+{
+	uint64_t base = 5000000ull << rng_below(r, 9);   /* 5 ms .. 1.28 s */
+
+	return base + rng_below(r, base);
+}
+
+/* builds one trace into sp[]; returns the number of spans. */
+static int gen_trace(struct gen *g, struct gen_span *sp)
+{
+	int target = MIN_SPANS + (int)rng_below(&g->rng, MAX_SPANS - MIN_SPANS + 1);
+	int n_services = 3 + (int)rng_below(&g->rng, 4);
+	uint16_t svc[6];
+	int n = 0, used = 1;
+	struct gen_span *root;
+
+	if (n_services > 1 + (target - 1) / 2)
+		n_services = 1 + (target - 1) / 2;
+	pick_services(g, svc, n_services);
+	root = new_span(g, sp, &n, -1);
+	root->kind = 2;
+	root->service = svc[0];
+	root->op = (uint16_t)rng_below(&g->rng, N_OPS);
+	root->user = (uint32_t)rng_below(&g->rng, 100000);
+	root->start_ns = g->opt->base_time_ns + rng_below(&g->rng, 1000000000ull);
+	root->end_ns = root->start_ns + root_duration_ns(&g->rng);
+	while (n < target) {
+		int p = pick_parent(g, sp, n);
+		unsigned roll = (unsigned)rng_below(&g->rng, 100);
+
+		if (n + 2 <= target && (used < n_services || roll < 35)) {
+			uint16_t callee = used < n_services ? svc[used++] :
+				svc[rng_below(&g->rng, (uint64_t)n_services)];
+
+			add_remote_call(g, sp, &n, p, callee);
+		} else if (roll < 65 && services[sp[p].service].db_system) {
+			struct gen_span *d = new_span(g, sp, &n, p);
+
+			d->kind = 3;
+			d->is_db = 1;
+			d->op = (uint16_t)rng_below(&g->rng, 4 * N_TABLES);
+		} else {
+			struct gen_span *s = new_span(g, sp, &n, p);
+
+			s->kind = 1;
+			s->op = (uint16_t)rng_below(&g->rng,
+				sizeof(internal_ops) / sizeof(internal_ops[0]));
+		}
+	}
+	return n;
+}
+
+/*---- span attributes and names ----*/
+
+static const char *route_path(char *out, size_t size, const struct gen_span *s,
+			      uint16_t service, int is_concrete)
+{
+	const char *fmt = route_fmt[s->op & 3];
+	const char *name = services[service].name;
+
+	if (!is_concrete || (s->op & 3) % 2 == 0)
+		snprintf(out, size, fmt, name);
+	else if ((s->op & 3) == 1)
+		snprintf(out, size, "/%s/%u", name, s->user);
+	else
+		snprintf(out, size, "/%s/%u/items", name, s->user);
+	return out;
+}
+
+static int http_status(const struct gen_span *s)
+{
+	if (s->is_error)
+		return s->kind == 3 ? 503 : 500;
+	return (s->op >> 2) ? 201 : 200;
+}
+
+static void server_attrs(struct gen *g, const struct gen_span *s, struct attr_list *l)
+{
+	char buf[128];
+
+	attr_str(l, "http.request.method", http_methods[s->op >> 2]);
+	attr_strf(l, "url.path", "%s", route_path(buf, sizeof(buf), s, s->service, 1));
+	attr_str(l, "url.scheme", "http");
+	attr_strf(l, "http.route", "%s", route_path(buf, sizeof(buf), s, s->service, 0));
+	attr_int(l, "http.response.status_code", http_status(s));
+	attr_str(l, "server.address", services[s->service].name);
+	attr_int(l, "server.port", 8080);
+	attr_strf(l, "client.address", "10.0.%u.%u", (unsigned)rng_below(&g->rng, 8),
+		  (unsigned)rng_below(&g->rng, 250) + 2);
+	attr_strf(l, "enduser.id", "user-%u", s->user);
+	attr_double(l, "app.request.size_kb", (double)rng_below(&g->rng, 4000) / 100.0);
+	if (s->parent < 0)
+		attr_str(l, "user_agent.original",
+			 "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0");
+	else
+		attr_str(l, "network.protocol.version", "1.1");
+}
+
+static void client_attrs(struct gen *g, const struct gen_span *s, struct attr_list *l)
+{
+	char buf[128];
+	const char *peer = services[s->peer].name;
+
+	attr_str(l, "http.request.method", http_methods[s->op >> 2]);
+	attr_strf(l, "url.full", "http://%s:8080%s", peer,
+		  route_path(buf, sizeof(buf), s, s->peer, 1));
+	attr_str(l, "server.address", peer);
+	attr_int(l, "server.port", 8080);
+	attr_int(l, "http.response.status_code", http_status(s));
+	attr_str(l, "peer.service", peer);
+	attr_str(l, "network.protocol.version", "1.1");
+	attr_int(l, "http.request.resend_count", rng_percent(&g->rng, 3));
+	attr_bool(l, "app.circuit_breaker.open", 0);
+	attr_double(l, "app.timeout_s", 2.5);
+}
+
+static void db_attrs(struct gen *g, const struct gen_span *s, struct attr_list *l)
+{
+	const struct service *sv = &services[s->service];
+	const char *table = tables[s->op >> 2];
+	int is_redis = strcmp(sv->db_system, "redis") == 0;
+	const char *op = is_redis ? redis_ops[s->op & 3] : sql_ops[s->op & 3];
+
+	attr_str(l, "db.system", sv->db_system);
+	attr_strf(l, "db.namespace", "%s_db", sv->name);
+	attr_str(l, "db.operation.name", op);
+	if (is_redis) {
+		attr_strf(l, "db.query.text", "%s %s:%u", op, sv->name, s->user);
+	} else {
+		attr_str(l, "db.collection.name", table);
+		attr_strf(l, "db.query.text", "%s * FROM %s WHERE id = ?", op, table);
+	}
+	attr_str(l, "server.address", sv->db_host);
+	attr_int(l, "server.port", sv->db_port);
+	attr_int(l, "db.response.returned_rows", (int64_t)rng_below(&g->rng, 200));
+	attr_bool(l, "app.cache.hit", rng_percent(&g->rng, 30));
+	attr_strf(l, "network.peer.address", "10.1.0.%u", (unsigned)rng_below(&g->rng, 250) + 2);
+}
+
+static void internal_attrs(struct gen *g, const struct gen_span *s, struct attr_list *l)
+{
+	const char *svc = services[s->service].name;
+	const char *op = internal_ops[s->op];
+
+	attr_strf(l, "code.function.name", "%s.%s", svc, op);
+	attr_strf(l, "code.file.path", "src/%s/%s.%s", svc, op, services[s->service].file_ext);
+	attr_int(l, "code.line.number", 20 + (int64_t)rng_below(&g->rng, 800));
+	attr_int(l, "thread.id", 1 + (int64_t)rng_below(&g->rng, 64));
+	attr_str(l, "thread.name", "worker");
+	attr_int(l, "app.item_count", (int64_t)rng_below(&g->rng, 40));
+	attr_bool(l, "app.cache.hit", rng_percent(&g->rng, 60));
+	attr_double(l, "app.ratio", (double)rng_below(&g->rng, 1000) / 1000.0);
+	attr_strf(l, "enduser.id", "user-%u", s->user);
+	attr_str(l, "app.feature_flag", rng_percent(&g->rng, 50) ? "new-checkout" : "control");
+}
+
+static void span_name(char *out, size_t size, const struct gen_span *s)
+{
+	char route[128];
+
+	if (s->kind == 2)
+		snprintf(out, size, "%s %s", http_methods[s->op >> 2],
+			 route_path(route, sizeof(route), s, s->service, 0));
+	else if (s->kind == 3 && !s->is_db)
+		snprintf(out, size, "%s", http_methods[s->op >> 2]);
+	else if (s->is_db && strcmp(services[s->service].db_system, "redis") == 0)
+		snprintf(out, size, "%s", redis_ops[s->op & 3]);
+	else if (s->is_db)
+		snprintf(out, size, "%s %s", sql_ops[s->op & 3], tables[s->op >> 2]);
+	else
+		snprintf(out, size, "%s.%s", services[s->service].name, internal_ops[s->op]);
+}
+
+/*---- span encoding ----*/
+
+struct span_offsets {
+	uint32_t trace_id, span_id, parent_id;   /* parent_id 0 = none */
+	uint32_t times[4];
+	int n_times;
+};
+
+/* appends one Span.Event; returns the offset of its time inside b. */
+static uint32_t pb_event(struct gen *g, struct pb *b, const struct gen_span *s)
+{
+	struct pb *e = &g->sub_buf;
+	struct attr_list l;
+	uint64_t t = s->start_ns + (s->end_ns - s->start_ns) / 2;
+	uint32_t time_off;
+
+	l.n = 0;
+	l.text_used = 0;
+	e->len = 0;
+	pb_byte(e, 0x09);
+	pb_fixed(e, t, 8);
+	if (s->is_error) {
+		pb_str(e, 0x12, "exception");
+		attr_str(&l, "exception.type", "TimeoutError");
+		attr_str(&l, "exception.message",
+			 error_messages[s->op % (sizeof(error_messages) / sizeof(error_messages[0]))]);
+		attr_str(&l, "exception.stacktrace", "TimeoutError: deadline exceeded\n"
+			 "    at Client.call (client.js:120:11)\n    at handler (server.js:48:5)");
+	} else {
+		pb_str(e, 0x12, "cache.miss");
+		attr_strf(&l, "cache.key", "%s:%u", services[s->service].name, s->user);
+	}
+	pb_attrs(e, 0x1A, &l);
+	pb_byte(e, 0x20);
+	pb_byte(e, 0x00);
+	pb_byte(b, 0x5A);
+	pb_varint(b, e->len);
+	time_off = (uint32_t)b->len + 1;
+	pb_raw(b, e->p, e->len);
+	return time_off;
+}
+
+static void pb_status(struct pb *b, const struct gen_span *s)
+{
+	const char *msg;
+	size_t n;
+
+	if (!s->is_error) {
+		static const uint8_t unset[] = { 0x7A, 0x02, 0x18, 0x00 };
+
+		pb_raw(b, unset, sizeof(unset));
+		return;
+	}
+	msg = error_messages[s->op % (sizeof(error_messages) / sizeof(error_messages[0]))];
+	n = strlen(msg);
+	pb_byte(b, 0x7A);
+	pb_varint(b, 1 + varint_size(n) + n + 2);
+	pb_len_field(b, 0x12, msg, n);
+	pb_byte(b, 0x18);
+	pb_byte(b, 0x02);
+}
+
+static void span_attrs(struct gen *g, const struct gen_span *s, struct attr_list *l)
+{
+	l->n = 0;
+	l->text_used = 0;
+	if (s->kind == 2)
+		server_attrs(g, s, l);
+	else if (s->kind == 3 && s->is_db)
+		db_attrs(g, s, l);
+	else if (s->kind == 3)
+		client_attrs(g, s, l);
+	else
+		internal_attrs(g, s, l);
+}
+
+/* encodes one span into g->span_buf, recording where IDs and times are. */
+static void encode_span(struct gen *g, const uint8_t *trace_id, const struct gen_span *sp,
+			int i, struct span_offsets *off)
+{
+	const struct gen_span *s = &sp[i];
+	struct pb *b = &g->span_buf;
+	struct attr_list attrs;
+	char name[160];
+	uint32_t flags = s->has_remote_parent ? 0x301 : 0x101;
+	static const uint8_t zero_counts[] = { 0x60, 0x00, 0x70, 0x00 };   /* events, links */
+
+	b->len = 0;
+	off->n_times = 0;
+	pb_byte(b, 0x0A);
+	pb_byte(b, OTLPGEN_TRACE_ID_LEN);
+	off->trace_id = (uint32_t)b->len;
+	pb_raw(b, trace_id, OTLPGEN_TRACE_ID_LEN);
+	pb_byte(b, 0x12);
+	pb_byte(b, OTLPGEN_SPAN_ID_LEN);
+	off->span_id = (uint32_t)b->len;
+	pb_raw(b, s->span_id, OTLPGEN_SPAN_ID_LEN);
+	off->parent_id = 0;
+	if (s->parent >= 0) {
+		pb_byte(b, 0x22);
+		pb_byte(b, OTLPGEN_SPAN_ID_LEN);
+		off->parent_id = (uint32_t)b->len;
+		pb_raw(b, sp[s->parent].span_id, OTLPGEN_SPAN_ID_LEN);
+	}
+	span_name(name, sizeof(name), s);
+	pb_str(b, 0x2A, name);
+	pb_byte(b, 0x30);
+	pb_varint(b, s->kind);
+	pb_byte(b, 0x39);
+	off->times[off->n_times++] = (uint32_t)b->len;
+	pb_fixed(b, s->start_ns, 8);
+	pb_byte(b, 0x41);
+	off->times[off->n_times++] = (uint32_t)b->len;
+	pb_fixed(b, s->end_ns, 8);
+	span_attrs(g, s, &attrs);
+	pb_attrs(b, 0x4A, &attrs);
+	pb_byte(b, 0x50);
+	pb_byte(b, 0x00);
+	if (s->is_error || rng_percent(&g->rng, 4))
+		off->times[off->n_times++] = pb_event(g, b, s);
+	pb_raw(b, zero_counts, sizeof(zero_counts));
+	pb_status(b, s);
+	pb_byte(b, 0x85);
+	pb_byte(b, 0x01);
+	pb_fixed(b, flags, 4);
+}
+
+/* appends the span in g->span_buf to a service's pending batch. */
+static void pending_add(struct pending *pd, const struct pb *span, const struct span_offsets *off)
+{
+	uint32_t base;
+
+	pb_byte(&pd->buf, 0x12);
+	pb_varint(&pd->buf, span->len);
+	base = (uint32_t)pd->buf.len;
+	pb_raw(&pd->buf, span->p, span->len);
+	u32vec_push(&pd->trace_id_off, base + off->trace_id);
+	u32vec_push(&pd->span_id_off, base + off->span_id);
+	if (off->parent_id)
+		u32vec_push(&pd->parent_id_off, base + off->parent_id);
+	for (int i = 0; i < off->n_times; i++)
+		u32vec_push(&pd->time_off, base + off->times[i]);
+	pd->n_spans++;
+}
+
+/*---- batches ----*/
+
+static void resource_attrs(size_t svc, uint32_t instance, struct attr_list *l)
+{
+	const struct service *sv = &services[svc];
+
+	l->n = 0;
+	l->text_used = 0;
+	attr_str(l, "service.name", sv->name);
+	attr_str(l, "service.namespace", "shop");
+	attr_str(l, "service.version", "1.4.2");
+	attr_strf(l, "service.instance.id", "%s-%u", sv->name, instance);
+	attr_strf(l, "host.name", "node-%zu", (svc * 7 + instance) % 12);
+	attr_str(l, "deployment.environment.name", "production");
+	attr_str(l, "telemetry.sdk.name", "opentelemetry");
+	attr_str(l, "telemetry.sdk.language", sv->language);
+	attr_str(l, "telemetry.sdk.version", "1.27.0");
+	attr_int(l, "process.pid", 1000 + (int64_t)(svc * 31 + instance));
+}
+
+static uint32_t *offsets_take(const struct u32vec *v, uint32_t shift)
+{
+	uint32_t *out = xrealloc(NULL, v->n * sizeof(*out));
+
+	for (size_t i = 0; i < v->n; i++)
+		out[i] = v->v[i] + shift;
+	return out;
+}
+
+/* wraps a service's pending spans into one request body (a template). */
+static void flush_pending(struct gen *g, size_t svc)
+{
+	struct pending *pd = &g->pending[svc];
+	struct pb res = { 0 }, scope = { 0 }, hdr = { 0 };
+	struct attr_list l;
+	struct otlpgen_template *t;
+	size_t ss_len, rs_len;
+
+	resource_attrs(svc, pd->n_flushed++ % N_INSTANCES, &l);
+	pb_attrs(&res, 0x0A, &l);
+	pb_byte(&res, 0x10);
+	pb_byte(&res, 0x00);
+	pb_str(&scope, 0x0A, "tracemap.loadgen");
+	pb_str(&scope, 0x12, "0.1.0");
+	ss_len = 1 + varint_size(scope.len) + scope.len + pd->buf.len;
+	rs_len = 1 + varint_size(res.len) + res.len + 1 + varint_size(ss_len) + ss_len;
+	pb_byte(&hdr, 0x0A);
+	pb_varint(&hdr, rs_len);
+	pb_len_field(&hdr, 0x0A, res.p, res.len);
+	pb_byte(&hdr, 0x12);
+	pb_varint(&hdr, ss_len);
+	pb_len_field(&hdr, 0x0A, scope.p, scope.len);
+
+	if (g->set->n == g->cap_items) {
+		g->cap_items = g->cap_items ? g->cap_items * 2 : 64;
+		g->set->items = xrealloc(g->set->items, g->cap_items * sizeof(*t));
+	}
+	t = &g->set->items[g->set->n++];
+	t->len = hdr.len + pd->buf.len;
+	t->body = xrealloc(NULL, t->len);
+	memcpy(t->body, hdr.p, hdr.len);
+	memcpy(t->body + hdr.len, pd->buf.p, pd->buf.len);
+	t->n_spans = pd->n_spans;
+	t->trace_id_off = offsets_take(&pd->trace_id_off, (uint32_t)hdr.len);
+	t->span_id_off = offsets_take(&pd->span_id_off, (uint32_t)hdr.len);
+	t->parent_id_off = offsets_take(&pd->parent_id_off, (uint32_t)hdr.len);
+	t->n_parents = pd->parent_id_off.n;
+	t->time_off = offsets_take(&pd->time_off, (uint32_t)hdr.len);
+	t->n_times = pd->time_off.n;
+	g->set->n_spans += t->n_spans;
+	g->set->bytes += t->len;
+
+	pd->buf.len = 0;
+	pd->trace_id_off.n = pd->span_id_off.n = pd->parent_id_off.n = pd->time_off.n = 0;
+	pd->n_spans = 0;
+	free(res.p);
+	free(scope.p);
+	free(hdr.p);
+}
+
+static void pending_free(struct pending *pd)
+{
+	free(pd->buf.p);
+	free(pd->trace_id_off.v);
+	free(pd->span_id_off.v);
+	free(pd->parent_id_off.v);
+	free(pd->time_off.v);
+}
+
+void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out)
+{
+	struct gen g;
+	struct gen_span sp[MAX_SPANS + 1];
+	uint8_t trace_id[OTLPGEN_TRACE_ID_LEN];
+	uint32_t per_batch = opt->spans_per_batch ? opt->spans_per_batch : 1;
+
+	memset(&g, 0, sizeof(g));
+	memset(out, 0, sizeof(*out));
+	rng_seed(&g.rng, opt->seed);
+	g.opt = opt;
+	g.set = out;
+	while (g.full_spans < opt->min_spans) {
+		int n = gen_trace(&g, sp);
+
+		rng_bytes(&g.rng, trace_id, sizeof(trace_id));
+		out->n_traces++;
+		for (int i = 0; i < n; i++) {
+			struct pending *pd = &g.pending[sp[i].service];
+			struct span_offsets off;
+
+			encode_span(&g, trace_id, sp, i, &off);
+			pending_add(pd, &g.span_buf, &off);
+			if (pd->n_spans == per_batch) {
+				flush_pending(&g, sp[i].service);
+				g.full_spans += per_batch;
+			}
+		}
+	}
+	for (size_t s = 0; s < N_SERVICES; s++) {
+		if (g.pending[s].n_spans)
+			flush_pending(&g, s);
+		pending_free(&g.pending[s]);
+	}
+	free(g.span_buf.p);
+	free(g.sub_buf.p);
+}
+
+void otlpgen_free(struct otlpgen_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct otlpgen_template *t = &set->items[i];
+
+		free(t->body);
+		free(t->trace_id_off);
+		free(t->span_id_off);
+		free(t->parent_id_off);
+		free(t->time_off);
+	}
+	free(set->items);
+	memset(set, 0, sizeof(*set));
+}
+
+/*---- rounds ----*/
+
+void otlpgen_round_init(struct otlpgen_round *r, uint64_t seed, uint64_t round)
+{
+	uint64_t x = seed ^ (round * 0xD1B54A32D192ED03ull);
+	uint64_t w[3];
+
+	for (int i = 0; i < 3; i++)
+		w[i] = splitmix64(&x);
+	memcpy(r->trace_mask, w, sizeof(r->trace_mask));
+	memcpy(r->span_mask, &w[2], sizeof(r->span_mask));
+	r->time_shift_ns = 0;
+}
+
+static void xor_bytes(unsigned char *dst, const uint8_t *mask, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		dst[i] ^= mask[i];
+}
+
+static void add_le64(unsigned char *p, uint64_t delta)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	v += delta;
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+void otlpgen_patch(const struct otlpgen_template *t, const struct otlpgen_round *r,
+		   unsigned char *dst)
+{
+	for (uint32_t i = 0; i < t->n_spans; i++) {
+		xor_bytes(dst + t->trace_id_off[i], r->trace_mask, OTLPGEN_TRACE_ID_LEN);
+		xor_bytes(dst + t->span_id_off[i], r->span_mask, OTLPGEN_SPAN_ID_LEN);
+	}
+	for (size_t i = 0; i < t->n_parents; i++)
+		xor_bytes(dst + t->parent_id_off[i], r->span_mask, OTLPGEN_SPAN_ID_LEN);
+	if (r->time_shift_ns)
+		for (size_t i = 0; i < t->n_times; i++)
+			add_le64(dst + t->time_off[i], r->time_shift_ns);
+}

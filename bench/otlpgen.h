@@ -1,0 +1,74 @@
+/* otlpgen.h - synthetic OTLP trace batches, hand-encoded as protobuf.
+ *
+ * Generates realistic traces (trees of 5 to 50 spans over 3 to 6 services)
+ * and encodes them the way SDKs export them: one ExportTraceServiceRequest
+ * per service (one ResourceSpans, one ScopeSpans), so the spans of one trace
+ * are spread over several requests.  Each encoded batch ("template") keeps
+ * the byte offsets of every ID and time field, so a sender can make fresh
+ * traces from the same bytes with otlpgen_patch(): XOR the IDs with masks
+ * that are the same for a whole round over the templates (pieces of a trace
+ * keep one trace ID, parent links stay valid) and shift the times.
+ *
+ * Threads: generation runs once on one thread; templates are then read-only
+ *          and may be patched into private copies from any thread.
+ * Errors:  running out of memory aborts (this is a benchmark tool).
+ * Memory:  otlpgen_generate() fills a struct otlpgen_set the caller frees
+ *          with otlpgen_free(). */
+#ifndef OTLPGEN_H
+#define OTLPGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OTLPGEN_TRACE_ID_LEN 16
+#define OTLPGEN_SPAN_ID_LEN 8
+
+/* one encoded request body and where its IDs and times are. */
+struct otlpgen_template {
+	unsigned char *body;
+	size_t len;
+	uint32_t n_spans;
+	uint32_t *trace_id_off;     /* n_spans: each span's 16-byte trace_id */
+	uint32_t *span_id_off;      /* n_spans: each span's 8-byte span_id */
+	uint32_t *parent_id_off;    /* n_parents: 8-byte parent_span_id fields */
+	size_t n_parents;
+	uint32_t *time_off;         /* n_times: fixed64 ns times (spans, events) */
+	size_t n_times;
+};
+
+struct otlpgen_set {
+	struct otlpgen_template *items;
+	size_t n;
+	uint64_t n_spans;            /* spans over all templates */
+	uint64_t n_traces;
+	uint64_t bytes;              /* body bytes over all templates */
+};
+
+struct otlpgen_options {
+	uint64_t seed;
+	uint32_t spans_per_batch;    /* full batches have exactly this many */
+	uint64_t min_spans;          /* generate until at least this many */
+	uint64_t base_time_ns;       /* traces start in [base, base + 1 s) */
+};
+
+/* the masks and time shift of one round over the templates. */
+struct otlpgen_round {
+	uint8_t trace_mask[OTLPGEN_TRACE_ID_LEN];
+	uint8_t span_mask[OTLPGEN_SPAN_ID_LEN];
+	uint64_t time_shift_ns;
+};
+
+/* generates templates; full batches come first, then one last partial batch
+ * per service that still held spans (so every trace is complete). */
+void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out);
+
+void otlpgen_free(struct otlpgen_set *set);
+
+/* derives the ID masks of a round from the seed (time_shift_ns is left 0). */
+void otlpgen_round_init(struct otlpgen_round *r, uint64_t seed, uint64_t round);
+
+/* applies a round to dst, a copy of t->body (t->len bytes). */
+void otlpgen_patch(const struct otlpgen_template *t, const struct otlpgen_round *r,
+		   unsigned char *dst);
+
+#endif
