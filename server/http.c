@@ -245,6 +245,12 @@ static int parse_listen(const char *spec, struct sockaddr_in *sa, char *err, siz
 	return 0;
 }
 
+int tm_http_check_listen(const char *spec, char *err, size_t errlen)
+{
+	struct sockaddr_in sa;
+	return parse_listen(spec, &sa, err, errlen);
+}
+
 /* binds the socket ourselves: exact errors ("address in use") and the real
  * port when 0 was asked for */
 static int open_listener(const char *spec, char *addr_out, char *err, size_t errlen)

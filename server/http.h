@@ -22,6 +22,10 @@ struct tm_http_options {
 
 struct tm_http;
 
+/* checks an "ADDR:PORT" listen address without binding it; 0 or -EINVAL
+ * with a one-line message in err. */
+int tm_http_check_listen(const char *spec, char *err, size_t errlen);
+
 /* binds and starts serving.  store and writer must outlive the server. */
 int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
 		  struct tm_writer *writer, struct tm_http **out, char *err, size_t errlen);

@@ -176,6 +176,8 @@ static void decode_job(struct tm_job *job)
 				      &r->report);
 	if (rc == -EBADMSG)
 		return finish_with_error(r, 400, r->report.message);
+	if (rc == -E2BIG)
+		return finish_with_error(r, 413, r->report.message);
 	if (rc)
 		return finish_with_error(r, 503, "out of memory while decoding the request");
 	if (r->batch.n_spans == 0)

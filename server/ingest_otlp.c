@@ -264,6 +264,17 @@ static int add_resource_spans(struct convert *c, struct tm_batch *batch,
 	return rc;
 }
 
+/* a body whose decoded form would pass the arena's limit is refused as too
+ * large (413), not as malformed: a few bytes of protobuf can stand for a
+ * struct of fifty */
+static int too_big(const struct tm_arena *arena, struct tm_ingest_report *report)
+{
+	snprintf(report->message, sizeof(report->message),
+		 "decoding this body needs more than %zu bytes of memory; send smaller batches",
+		 arena->max_bytes);
+	return -E2BIG;
+}
+
 int tm_ingest_otlp_proto(const void *body, size_t len, struct tm_arena *arena,
 			 struct tm_batch *batch, struct tm_ingest_report *report)
 {
@@ -277,6 +288,8 @@ int tm_ingest_otlp_proto(const void *body, size_t len, struct tm_arena *arena,
 	Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
 		opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
 			&alloc, len, body);
+	if (!req && arena->hit_limit)
+		return too_big(arena, report);
 	if (!req && pb_alloc.failed) {
 		snprintf(report->message, sizeof(report->message),
 			 "out of memory decoding the request");
@@ -293,5 +306,5 @@ int tm_ingest_otlp_proto(const void *body, size_t len, struct tm_arena *arena,
 		rc = add_resource_spans(&c, batch, req->resource_spans[i], i);
 	tm_batch_done(batch);
 	/* no unpack_free: the arena owns the message */
-	return rc;
+	return rc == -ENOMEM && arena->hit_limit ? too_big(arena, report) : rc;
 }

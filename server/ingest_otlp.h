@@ -5,7 +5,8 @@
  * valid ones to a tm_batch.  Spans with an invalid trace or span ID are
  * rejected one by one (OTLP partial success), the rest are kept.
  * Threads: reentrant.  Errors: -EBADMSG for a body that is not a valid
- * message (report->message says why), -ENOMEM.
+ * message, -E2BIG when decoding it would pass the arena's limit (both with
+ * report->message saying why), -ENOMEM.
  * Memory: the batch and everything in it live in the arena; body may be
  * freed once the call returns. */
 #ifndef TM_INGEST_OTLP_H

@@ -93,6 +93,11 @@ static void tune_malloc(void)
 static int serve(const struct tm_config *cfg)
 {
 	tune_malloc();
+	char err[256];
+	if (tm_http_check_listen(cfg->listen, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tracemap: %s\n", err);   /* before any file is created */
+		return 2;
+	}
 	sigset_t stop_signals;
 	block_stop_signals(&stop_signals);
 	struct tm_store *st;
@@ -107,7 +112,6 @@ static int serve(const struct tm_config *cfg)
 	}
 	struct tm_http_options hopt = { cfg->listen, cfg->max_body_bytes, cfg->threads };
 	struct tm_http *http;
-	char err[256];
 	rc = tm_http_start(&hopt, st, writer, &http, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tracemap: %s\n", err);

@@ -20,6 +20,7 @@ void tm_arena_init(struct tm_arena *a, size_t max_bytes)
 	a->head = NULL;
 	a->used_bytes = 0;
 	a->max_bytes = max_bytes;
+	a->hit_limit = 0;
 }
 
 void tm_arena_clear(struct tm_arena *a)
@@ -42,8 +43,10 @@ static struct tm_arena_block *arena_grow(struct tm_arena *a, size_t need)
 	if (a->max_bytes && a->used_bytes + size > a->max_bytes) {
 		/* a last block just big enough may still fit under the limit */
 		size = need;
-		if (a->used_bytes + size > a->max_bytes)
+		if (a->used_bytes + size > a->max_bytes) {
+			a->hit_limit = 1;
 			return NULL;
+		}
 	}
 	struct tm_arena_block *b = malloc(sizeof(*b) + size);
 	if (!b)

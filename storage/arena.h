@@ -21,6 +21,7 @@ struct tm_arena {
 	struct tm_arena_block *head;  /* newest block first */
 	size_t used_bytes;            /* bytes in all blocks, for the limit */
 	size_t max_bytes;             /* 0 = unlimited */
+	int hit_limit;                /* an allocation was refused for max_bytes */
 };
 
 /* prepares an empty arena; nothing is allocated until the first use. */

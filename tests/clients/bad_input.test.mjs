@@ -212,6 +212,16 @@ test('absurd nesting (100k levels of kvlist / array AnyValue) → 400, server su
   }
 });
 
+test('a small body that decodes into far more memory → 413, server survives', { timeout: 120000 }, async () => {
+  // 1.5 million empty attributes: two bytes each on the wire, a struct each once decoded
+  const empties = Buffer.alloc(2 * 1500000);
+  for (let i = 0; i < empties.length; i += 2) empties[i] = 0x4a;   // Span.attributes, length 0
+  const body = requestWithRawSpan(Buffer.concat([encodeSpan(validSpan()), empties]));
+  const res = await server.postOtlp(body, { timeoutMs: 60000 });
+  assertRpcStatus(res, 413, `${body.length} bytes of empty attributes`);
+  await assertGoodTraceIntact('after the amplifying body');
+});
+
 test('invalid gzip → 400', async () => {
   const valid = makeBatch({ n: 1 }).body;
   const gz = gzipSync(valid);
