@@ -13,6 +13,7 @@
  * The trace ID is not in the record: it is part of the key of the chunk
  * that holds the record. */
 #include "span.h"
+#include "varint.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -77,20 +78,6 @@ void tm_buf_add_str(struct tm_buf *b, const char *s)
 
 /*---- primitive writers ----*/
 
-static void put_varint(struct tm_buf *b, uint64_t v)
-{
-	unsigned char *p = tm_buf_reserve(b, 10);
-	if (!p)
-		return;
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (unsigned char)v;
-	b->len += n;
-}
-
 static void put_u64(struct tm_buf *b, uint64_t v)
 {
 	unsigned char tmp[8];
@@ -107,7 +94,7 @@ static void put_u8(struct tm_buf *b, unsigned v)
 
 static void put_str(struct tm_buf *b, struct tm_str s)
 {
-	put_varint(b, s.len);
+	varint_put(b, s.len);
 	tm_buf_add(b, s.ptr, s.len);
 }
 
@@ -126,7 +113,7 @@ static void put_value(struct tm_buf *b, const struct tm_value *v)
 		break;
 	case TM_VAL_INT: {
 		uint64_t u = (uint64_t)v->u.integer;
-		put_varint(b, (u << 1) ^ (uint64_t)-(int64_t)(u >> 63));
+		varint_put(b, (u << 1) ^ (uint64_t)-(int64_t)(u >> 63));
 		break;
 	}
 	case TM_VAL_DOUBLE: {
@@ -136,7 +123,7 @@ static void put_value(struct tm_buf *b, const struct tm_value *v)
 		break;
 	}
 	case TM_VAL_ARRAY:
-		put_varint(b, v->u.array.n);
+		varint_put(b, v->u.array.n);
 		for (size_t i = 0; i < v->u.array.n; i++)
 			put_value(b, &v->u.array.items[i]);
 		break;
@@ -152,8 +139,8 @@ static void put_value(struct tm_buf *b, const struct tm_value *v)
 
 static void put_attrs(struct tm_buf *b, const struct tm_attrs *attrs)
 {
-	put_varint(b, attrs->n);
-	put_varint(b, attrs->dropped);
+	varint_put(b, attrs->n);
+	varint_put(b, attrs->dropped);
 	for (size_t i = 0; i < attrs->n; i++) {
 		put_str(b, attrs->items[i].key);
 		put_value(b, &attrs->items[i].value);
@@ -169,8 +156,8 @@ void tm_span_encode(struct tm_buf *out, const struct tm_span *s)
 	put_u8(out, s->has_parent ? 1 : 0);
 	if (s->has_parent)
 		tm_buf_add(out, s->parent_span_id, TM_SPAN_ID_LEN);
-	put_varint(out, s->kind);
-	put_varint(out, s->flags);
+	varint_put(out, s->kind);
+	varint_put(out, s->flags);
 	put_u64(out, s->start_ns);
 	put_u64(out, s->end_ns);
 	put_str(out, s->name);
@@ -178,23 +165,23 @@ void tm_span_encode(struct tm_buf *out, const struct tm_span *s)
 	put_u8(out, s->status_code);
 	put_str(out, s->status_message);
 	put_attrs(out, &s->attrs);
-	put_varint(out, s->n_events);
+	varint_put(out, s->n_events);
 	for (size_t i = 0; i < s->n_events; i++) {
 		put_u64(out, s->events[i].time_ns);
 		put_str(out, s->events[i].name);
 		put_attrs(out, &s->events[i].attrs);
 	}
-	put_varint(out, s->dropped_events);
-	put_varint(out, s->n_links);
+	varint_put(out, s->dropped_events);
+	varint_put(out, s->n_links);
 	for (size_t i = 0; i < s->n_links; i++) {
 		const struct tm_link *l = &s->links[i];
 		tm_buf_add(out, l->trace_id, TM_TRACE_ID_LEN);
 		tm_buf_add(out, l->span_id, TM_SPAN_ID_LEN);
 		put_str(out, l->trace_state);
-		put_varint(out, l->flags);
+		varint_put(out, l->flags);
 		put_attrs(out, &l->attrs);
 	}
-	put_varint(out, s->dropped_links);
+	varint_put(out, s->dropped_links);
 }
 
 void tm_resource_encode(struct tm_buf *out, const struct tm_resource *res)
@@ -231,19 +218,12 @@ static void fail(struct reader *r, int err)
 
 static uint64_t get_varint(struct reader *r)
 {
-	uint64_t v = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (r->p >= r->end) {
-			fail(r, -EBADMSG);
-			return 0;
-		}
-		unsigned char c = *r->p++;
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80))
-			return v;
+	uint64_t v;
+	if (varint_get(&r->p, r->end, &v)) {
+		fail(r, -EBADMSG);
+		return 0;
 	}
-	fail(r, -EBADMSG);
-	return 0;
+	return v;
 }
 
 static const unsigned char *get_bytes(struct reader *r, size_t n)

@@ -1,5 +1,6 @@
 /* store.c - opening the LMDB environment, group-commit writes, reading traces. */
 #include "store_internal.h"
+#include "varint.h"
 
 #include <errno.h>
 #include <lz4.h>
@@ -219,30 +220,6 @@ void tm_store_close(struct tm_store *st)
 
 /*---- chunk format ----*/
 
-static void put_varint(struct tm_buf *b, uint64_t v)
-{
-	unsigned char tmp[10];
-	size_t n = 0;
-	while (v >= 0x80) {
-		tmp[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	tmp[n++] = (unsigned char)v;
-	tm_buf_add(b, tmp, n);
-}
-
-static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
-{
-	*v = 0;
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		unsigned char c = *(*p)++;
-		*v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80))
-			return 0;
-	}
-	return -EBADMSG;
-}
-
 static void put_le64(struct tm_buf *b, uint64_t v)
 {
 	unsigned char tmp[8];
@@ -265,7 +242,7 @@ static int get_le64(const unsigned char **p, const unsigned char *end, uint64_t 
 static int get_str(const unsigned char **p, const unsigned char *end, struct tm_str *s)
 {
 	uint64_t n;
-	if (get_varint(p, end, &n) < 0 || (uint64_t)(end - *p) < n)
+	if (varint_get(p, end, &n) < 0 || (uint64_t)(end - *p) < n)
 		return -EBADMSG;
 	s->ptr = (const char *)*p;
 	s->len = (size_t)n;
@@ -280,7 +257,7 @@ int store_chunk_parse_header(const unsigned char *p, size_t len, struct chunk_he
 	memset(h, 0, sizeof(*h));
 	if (len < 1 || *p++ != CHUNK_VERSION)
 		return -EBADMSG;
-	if (get_varint(&p, end, &h->n_spans) || get_varint(&p, end, &h->n_errors) ||
+	if (varint_get(&p, end, &h->n_spans) || varint_get(&p, end, &h->n_errors) ||
 	    get_le64(&p, end, &h->min_start) || get_le64(&p, end, &h->max_end) || p >= end)
 		return -EBADMSG;
 	unsigned flag = *p++;
@@ -303,7 +280,7 @@ int store_chunk_next(const unsigned char **p, const unsigned char *end, struct c
 		return 0;
 	uint64_t n;
 	if (get_le64(p, end, &e->resource_id) || get_le64(p, end, &e->scope_id) ||
-	    get_varint(p, end, &n) || (uint64_t)(end - *p) < n)
+	    varint_get(p, end, &n) || (uint64_t)(end - *p) < n)
 		return -EBADMSG;
 	e->rec = *p;
 	e->rec_len = (size_t)n;
@@ -322,7 +299,7 @@ int store_chunk_entries(const unsigned char *p, size_t len, struct tm_arena *are
 	if (len < 1 || *p > CHUNK_LZ4)
 		return -EBADMSG;
 	unsigned codec = *p++;
-	if (get_varint(&p, end, &raw_len) || raw_len > MAX_CHUNK_ENTRIES_BYTES)
+	if (varint_get(&p, end, &raw_len) || raw_len > MAX_CHUNK_ENTRIES_BYTES)
 		return -EBADMSG;
 	unsigned char *out = tm_arena_alloc(arena, raw_len ? (size_t)raw_len : 1);
 	if (!out)
@@ -347,7 +324,7 @@ static void put_entries(struct tm_buf *out, const struct tm_buf *entries)
 	size_t start = out->len;
 	unsigned char codec = CHUNK_LZ4;
 	tm_buf_add(out, &codec, 1);
-	put_varint(out, entries->len);
+	varint_put(out, entries->len);
 	unsigned char *dst = tm_buf_reserve(out, (size_t)bound);
 	if (!dst)
 		return;
@@ -360,7 +337,7 @@ static void put_entries(struct tm_buf *out, const struct tm_buf *entries)
 	out->len = start;   /* incompressible: store as is */
 	codec = CHUNK_RAW;
 	tm_buf_add(out, &codec, 1);
-	put_varint(out, entries->len);
+	varint_put(out, entries->len);
 	tm_buf_add(out, entries->data, entries->len);
 }
 
@@ -453,24 +430,24 @@ static void chunk_build(struct tm_buf *out, struct tm_buf *entries,
 	out->len = 0;
 	unsigned char version = CHUNK_VERSION;
 	tm_buf_add(out, &version, 1);
-	put_varint(out, n);
-	put_varint(out, errors);
+	varint_put(out, n);
+	varint_put(out, errors);
 	put_le64(out, min_start);
 	put_le64(out, max_end);
 	unsigned char flag = best->span->is_root ? 1 : 2;
 	tm_buf_add(out, &flag, 1);
 	put_le64(out, best->span->start_ns);
 	struct tm_str svc = best->batch->services[best->span->resource];
-	put_varint(out, svc.len);
+	varint_put(out, svc.len);
 	tm_buf_add(out, svc.ptr, svc.len);
-	put_varint(out, best->span->name.len);
+	varint_put(out, best->span->name.len);
 	tm_buf_add(out, best->span->name.ptr, best->span->name.len);
 	entries->len = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct tm_batch_span *s = refs[i].span;
 		put_le64(entries, refs[i].res_ids[s->resource]);
 		put_le64(entries, refs[i].scope_ids[s->scope]);
-		put_varint(entries, s->rec_len);
+		varint_put(entries, s->rec_len);
 		tm_buf_add(entries, s->rec, s->rec_len);
 	}
 	if (entries->failed)

@@ -6,6 +6,7 @@
  * store's counters agree with the chunks.  Cost is O(spans log spans), so it
  * also runs on stores of many millions of spans. */
 #include "store_internal.h"
+#include "varint.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -139,11 +140,10 @@ static void check_index_entry(struct check_ctx *c, const MDB_val *k, const MDB_v
 	const unsigned char *p = v->mv_data, *end = p + v->mv_size;
 	uint64_t seq = store_get_be64(k->mv_data), prev = 0;
 	while (p < end) {
-		uint64_t d = 0;
-		for (int shift = 0; p < end && shift < 64; shift += 7) {
-			d |= (uint64_t)(*p & 0x7f) << shift;
-			if (!(*p++ & 0x80))
-				break;
+		uint64_t d;
+		if (varint_get(&p, end, &d)) {
+			problem(c, "index entry with a corrupt commit list");
+			return;
 		}
 		seq += d;
 		unsigned char key[CHUNK_KEY_LEN];

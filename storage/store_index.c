@@ -7,6 +7,7 @@
  * holding it).  A lookup does one exact seek per sealed bucket and one per
  * commit that is not sealed yet. */
 #include "store_internal.h"
+#include "varint.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -91,18 +92,6 @@ static int collect_open_chunks(struct tm_store *st, MDB_txn *txn, uint64_t from_
 	return 0;
 }
 
-static void put_varint(struct tm_buf *b, uint64_t v)
-{
-	unsigned char tmp[10];
-	size_t n = 0;
-	while (v >= 0x80) {
-		tmp[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	tmp[n++] = (unsigned char)v;
-	tm_buf_add(b, tmp, n);
-}
-
 static int write_tindex(struct tm_store *st, MDB_txn *txn, uint64_t bucket,
 			const struct seal_entry *e, size_t n, uint64_t *n_traces)
 {
@@ -118,7 +107,7 @@ static int write_tindex(struct tm_store *st, MDB_txn *txn, uint64_t bucket,
 		uint64_t prev = bucket;
 		size_t j = i;
 		for (; j < n && !memcmp(e[j].trace_id, e[i].trace_id, TM_TRACE_ID_LEN); j++) {
-			put_varint(&val, e[j].seq - prev);   /* deltas: small */
+			varint_put(&val, e[j].seq - prev);   /* deltas: small */
 			prev = e[j].seq;
 		}
 		if (val.failed) {
@@ -176,15 +165,9 @@ static int decode_seqs(const MDB_val *v, uint64_t bucket, struct seq_list *seqs)
 	const unsigned char *p = v->mv_data, *end = p + v->mv_size;
 	uint64_t prev = bucket;
 	while (p < end) {
-		uint64_t d = 0;
-		int shift = 0;
-		for (;; shift += 7) {
-			if (p >= end || shift >= 64)
-				return -EBADMSG;
-			d |= (uint64_t)(*p & 0x7f) << shift;
-			if (!(*p++ & 0x80))
-				break;
-		}
+		uint64_t d;
+		if (varint_get(&p, end, &d))
+			return -EBADMSG;
 		prev += d;
 		if (seq_list_add(seqs, prev) < 0)
 			return -ENOMEM;
