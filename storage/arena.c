@@ -33,6 +33,7 @@ void tm_arena_clear(struct tm_arena *a)
 	}
 	a->head = NULL;
 	a->used_bytes = 0;
+	a->hit_limit = 0;   /* else the next user of the arena reads a stale refusal */
 }
 
 static struct tm_arena_block *arena_grow(struct tm_arena *a, size_t need)
