@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# run.sh - end-to-end ingest benchmark of tracemap, then the stage ceilings.
+# run.sh - end-to-end ingest benchmark of tracemap, then the stage ceilings,
+# then the query benchmark.
 #
 # usage: bench/run.sh [BUILD_DIR] [DURATION_S]      (defaults: build 60)
+#        bench/run.sh --query-only [BUILD_DIR]      (the query benchmark alone)
 #
 # For each sync mode (full, none): start a fresh server on a free port, load
 # it with bench/loadgen for DURATION_S seconds, stop it with SIGTERM, and
@@ -9,12 +11,25 @@
 # Then measure the decode and store ceilings with bench/stages on the very
 # request bodies loadgen sent first (same seed), and print one table.
 #
+# Query benchmark: fill a fresh store with QUERY_SPANS spans, pick the traces
+# of TRACE_SPANS spans from what loadgen wrote with --ids-out, and time
+# GET /api/traces/{id} on the idle server with bench/querybench, then the
+# store lookup alone in-process (querybench --direct, beside the server) as
+# the baseline; print a second table.
+#
 # Environment: CONNECTIONS (8), SPANS_PER_BATCH (512), SEED (from the clock),
 # STAGE_SECONDS (5), BATCHES (64 bodies for stages), BENCH_TMPDIR (where
 # stores go; default $TMPDIR or /var/tmp: put it on the disk you measure),
-# KEEP=1 keeps the work directory with every log.
+# KEEP=1 keeps the work directory with every log.  Query benchmark:
+# QUERY_SPANS (5000000; 0 skips it), TRACE_SPANS (50), QUERY_SECONDS (20 per
+# run), QUERY_CONNECTIONS ("1 4": one HTTP and one direct run for each).
 set -u
 
+QUERY_ONLY=0
+if [ "${1:-}" = --query-only ]; then
+	QUERY_ONLY=1
+	shift
+fi
 BUILD_DIR=${1:-build}
 DURATION=${2:-60}
 CONNECTIONS=${CONNECTIONS:-8}
@@ -24,12 +39,24 @@ STAGE_SECONDS=${STAGE_SECONDS:-5}
 BATCHES=${BATCHES:-64}
 BASE_TMP=${BENCH_TMPDIR:-${TMPDIR:-/var/tmp}}
 MODES="full none"
+QUERY_SPANS=${QUERY_SPANS:-5000000}
+TRACE_SPANS=${TRACE_SPANS:-50}
+QUERY_SECONDS=${QUERY_SECONDS:-20}
+QUERY_CONNECTIONS=${QUERY_CONNECTIONS:-1 4}
+if [ "$QUERY_ONLY" = 1 ] && [ "$QUERY_SPANS" -le 0 ]; then
+	echo "run.sh: --query-only needs QUERY_SPANS > 0" >&2
+	exit 2
+fi
 
 TRACEMAP=$BUILD_DIR/tracemap
 [ -x "$TRACEMAP" ] || TRACEMAP=$BUILD_DIR/server/tracemap
 LOADGEN=$BUILD_DIR/bench/loadgen
 STAGES=$BUILD_DIR/bench/stages
-for exe in "$TRACEMAP" "$LOADGEN" "$STAGES"; do
+QUERYBENCH=$BUILD_DIR/bench/querybench
+NEEDED="$TRACEMAP $LOADGEN"
+[ "$QUERY_ONLY" = 1 ] || NEEDED="$NEEDED $STAGES"
+[ "$QUERY_SPANS" -le 0 ] || NEEDED="$NEEDED $QUERYBENCH"
+for exe in $NEEDED; do
 	if [ ! -x "$exe" ]; then
 		echo "run.sh: $exe not found; build first (meson compile -C $BUILD_DIR)" >&2
 		exit 2
@@ -142,39 +169,189 @@ run_mode() {
 	rm -rf "$data"
 }
 
-for mode in $MODES; do
-	run_mode "$mode" || FAILED=1
-done
+# the ingest runs and the stage ceilings
+run_ingest() {
+	for mode in $MODES; do
+		run_mode "$mode" || FAILED=1
+	done
 
-log "stage ceilings on $BATCHES bodies (${STAGE_SECONDS}s per stage)"
-"$LOADGEN" --dump-batches "$WORK/batches" "$BATCHES" --seed "$SEED" \
-	--spans-per-batch "$SPANS_PER_BATCH" --quiet || exit 1
-run_child "$STAGES" --batches "$WORK/batches" --only decode --seconds "$STAGE_SECONDS" \
-	>"$WORK/stages-decode.txt" || FAILED=1
-for mode in $MODES; do
-	run_child "$STAGES" --batches "$WORK/batches" --only store --sync "$mode" \
-		--seconds "$STAGE_SECONDS" --tmpdir "$WORK" >"$WORK/stages-$mode.txt" || FAILED=1
-done
+	log "stage ceilings on $BATCHES bodies (${STAGE_SECONDS}s per stage)"
+	"$LOADGEN" --dump-batches "$WORK/batches" "$BATCHES" --seed "$SEED" \
+		--spans-per-batch "$SPANS_PER_BATCH" --quiet || exit 1
+	run_child "$STAGES" --batches "$WORK/batches" --only decode --seconds "$STAGE_SECONDS" \
+		>"$WORK/stages-decode.txt" || FAILED=1
+	for mode in $MODES; do
+		run_child "$STAGES" --batches "$WORK/batches" --only store --sync "$mode" \
+			--seconds "$STAGE_SECONDS" --tmpdir "$WORK" >"$WORK/stages-$mode.txt" || FAILED=1
+	done
+	LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+}
 
-CPUS=$(nproc)
-DECODE=$(val decode_spans_per_s "$WORK/stages-decode.txt")
-echo
-echo "tracemap ingest benchmark: ${DURATION}s per mode, $CONNECTIONS connections," \
-	"$SPANS_PER_BATCH spans/request, seed $SEED, $CPUS CPUs," \
-	"load average $LOAD_BEFORE before / $(cut -d' ' -f1 /proc/loadavg) after"
-printf '%-5s %10s %8s %8s %9s %12s %12s %11s %s\n' mode spans/s p50_ms p99_ms \
-	rss_anon_mb decode/core store of_ceiling verified
-for mode in $MODES; do
-	lg=$WORK/loadgen-$mode.txt
-	store=$(val store_spans_per_s "$WORK/stages-$mode.txt")
-	rate=$(val spans_per_s "$lg")
-	# the server decodes on every CPU, writes on one thread: its ceiling is
-	# the lower of (decode per core x CPUs) and the store alone
-	frac=$(awk -v r="${rate:-0}" -v d="${DECODE:-0}" -v c="$CPUS" -v s="${store:-0}" \
-		'BEGIN { m = d * c; if (s < m) m = s; printf "%.2f", (m > 0 ? r / m : 0) }')
-	printf '%-5s %10s %8s %8s %9s %12s %12s %11s %s\n' "$mode" "${rate:-?}" \
-		"$(val latency_p50_ms "$lg")" "$(val latency_p99_ms "$lg")" \
-		"$(val server_peak_rss_anon_mb "$lg")" "${DECODE:-?}" "${store:-?}" "$frac" \
-		"$(cat "$WORK/verified-$mode" 2>/dev/null || echo '?')"
-done
+print_ingest_table() {
+	local mode lg store rate frac
+	local CPUS DECODE
+	CPUS=$(nproc)
+	DECODE=$(val decode_spans_per_s "$WORK/stages-decode.txt")
+	echo
+	echo "tracemap ingest benchmark: ${DURATION}s per mode, $CONNECTIONS connections," \
+		"$SPANS_PER_BATCH spans/request, seed $SEED, $CPUS CPUs," \
+		"load average $LOAD_BEFORE before / $LOAD_AFTER after"
+	printf '%-5s %10s %8s %8s %9s %12s %12s %11s %s\n' mode spans/s p50_ms p99_ms \
+		rss_anon_mb decode/core store of_ceiling verified
+	for mode in $MODES; do
+		lg=$WORK/loadgen-$mode.txt
+		store=$(val store_spans_per_s "$WORK/stages-$mode.txt")
+		rate=$(val spans_per_s "$lg")
+		# the server decodes on every CPU, writes on one thread: its ceiling is
+		# the lower of (decode per core x CPUs) and the store alone
+		frac=$(awk -v r="${rate:-0}" -v d="${DECODE:-0}" -v c="$CPUS" -v s="${store:-0}" \
+			'BEGIN { m = d * c; if (s < m) m = s; printf "%.2f", (m > 0 ? r / m : 0) }')
+		printf '%-5s %10s %8s %8s %9s %12s %12s %11s %s\n' "$mode" "${rate:-?}" \
+			"$(val latency_p50_ms "$lg")" "$(val latency_p99_ms "$lg")" \
+			"$(val server_peak_rss_anon_mb "$lg")" "${DECODE:-?}" "${store:-?}" "$frac" \
+			"$(cat "$WORK/verified-$mode" 2>/dev/null || echo '?')"
+	done
+}
+
+#---- query benchmark ----
+
+# picks the traces to query from loadgen's "traceid spanid" lines (the files
+# given): those of
+# exactly TRACE_SPANS spans, or, with fewer than 100 of them, those of the
+# largest span count that has 100 traces (else the largest count at all);
+# sets QUERY_TRACE_SPANS and writes query-ids.txt
+pick_query_ids() {
+	local n
+	awk '{ c[$1]++ } END { for (t in c) print c[t], t }' "$@" >"$WORK/trace-sizes.txt"
+	QUERY_TRACE_SPANS=$(awk -v want="$TRACE_SPANS" '
+		{ n[$1]++ }
+		END {
+			if (n[want] >= 100) { print want; exit }
+			best = 0
+			for (k in n) if (n[k] >= 100 && k + 0 > best) best = k + 0
+			if (!best) for (k in n) if (k + 0 > best) best = k + 0
+			print best
+		}' "$WORK/trace-sizes.txt")
+	awk -v s="$QUERY_TRACE_SPANS" '$1 == s { print $2 }' "$WORK/trace-sizes.txt" \
+		>"$WORK/query-ids.txt"
+	n=$(wc -l <"$WORK/query-ids.txt")
+	if [ "$n" -eq 0 ]; then
+		log "no trace to query"
+		return 1
+	fi
+	[ "$QUERY_TRACE_SPANS" = "$TRACE_SPANS" ] ||
+		log "fewer than 100 traces of $TRACE_SPANS spans; querying $n of $QUERY_TRACE_SPANS"
+	log "query: $n traces of $QUERY_TRACE_SPANS spans to pick from"
+}
+
+# direct lookups run on at most one thread per CPU: more would measure how
+# long the scheduler keeps a runnable thread waiting (a time slice, ~4 ms),
+# not the store
+direct_threads() {
+	local cpus
+	cpus=$(nproc)
+	echo $(( $1 < cpus ? $1 : cpus ))
+}
+
+# the HTTP run and the direct run for each count of QUERY_CONNECTIONS
+run_queries() {
+	local data=$1 c t
+	QUERY_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+	for c in $QUERY_CONNECTIONS; do
+		log "query: ${QUERY_SECONDS}s of GET /api/traces/{id} over $c connections"
+		run_child "$QUERYBENCH" --url "http://127.0.0.1:$PORT" --ids "$WORK/query-ids.txt" \
+			--connections "$c" --duration "$QUERY_SECONDS" --seed "$SEED" \
+			--expect-spans "$QUERY_TRACE_SPANS" >"$WORK/query-http-$c.txt" ||
+			{ log "querybench reported failed queries (http, $c connections)"; FAILED=1; }
+		# beside the idle server: LMDB readers and the writer never block
+		# each other
+		t=$(direct_threads "$c")
+		log "query: ${QUERY_SECONDS}s of store lookups alone on $t threads"
+		run_child "$QUERYBENCH" --direct "$data" --ids "$WORK/query-ids.txt" \
+			--connections "$t" --duration "$QUERY_SECONDS" --seed "$SEED" \
+			--expect-spans "$QUERY_TRACE_SPANS" >"$WORK/query-direct-$c.txt" ||
+			{ log "querybench reported failed lookups (direct, $t threads)"; FAILED=1; }
+	done
+	QUERY_LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+}
+
+# loads the server until the store holds QUERY_SPANS spans.  A request
+# holds the spans of one service, so it carries fewer than SPANS_PER_BATCH
+# spans on average; what is missing is topped up by further loadgen runs
+# with other seeds (the same seed would send the same traces again).
+# Sets FILL_ACKED; leaves fill-ids-K.txt and loadgen-fill-K.txt.
+fill_store() {
+	local k=0 requests acked
+	FILL_ACKED=0
+	while [ "$FILL_ACKED" -lt "$QUERY_SPANS" ] && [ $k -lt 4 ]; do
+		requests=$(( (QUERY_SPANS - FILL_ACKED + SPANS_PER_BATCH - 1) / SPANS_PER_BATCH ))
+		run_child "$LOADGEN" --url "http://127.0.0.1:$PORT" --requests "$requests" \
+			--connections "$CONNECTIONS" --spans-per-batch "$SPANS_PER_BATCH" \
+			--seed "$((SEED + k))" --ids-out "$WORK/fill-ids-$k.txt" --quiet \
+			>"$WORK/loadgen-fill-$k.txt" ||
+			{ log "loadgen reported failed requests (fill)"; FAILED=1; }
+		acked=$(val spans_acked "$WORK/loadgen-fill-$k.txt")
+		[ -n "$acked" ] || return 1
+		FILL_ACKED=$((FILL_ACKED + acked))
+		log "query: fill: $acked spans at $(val spans_per_s "$WORK/loadgen-fill-$k.txt")" \
+			"spans/s, $FILL_ACKED in the store"
+		k=$((k + 1))
+	done
+}
+
+# fills a fresh store (sync none: the sync mode does not change reads), then
+# queries it on the idle server; leaves query-*.txt and STORE_SPANS
+run_query() {
+	local data=$WORK/data-query c
+	log "query: filling a store with $QUERY_SPANS spans over $CONNECTIONS connections"
+	start_server none "$data" "$WORK/server-query.log" || return 1
+	if fill_store && pick_query_ids "$WORK"/fill-ids-*.txt; then
+		rm -f "$WORK"/fill-ids-*.txt   # about 50 bytes per span
+		# a lookup seeks once per sealed bucket and once per open commit
+		"$TRACEMAP" stats --data "$data" >"$WORK/stats-query.txt" 2>&1
+		log "query: store has $(val sealed_buckets "$WORK/stats-query.txt") sealed" \
+			"buckets, $(val open_commits "$WORK/stats-query.txt") open commits," \
+			"$(awk '$1 == "used_bytes" { printf "%.0f", $2 / 1048576 }' \
+				"$WORK/stats-query.txt") MB"
+		run_queries "$data"
+	else
+		FAILED=1
+	fi
+	stop_server || { log "server exited with status $? (query)"; FAILED=1; }
+	# the store's own span count, as the first direct run read it
+	c=${QUERY_CONNECTIONS%% *}
+	STORE_SPANS=$(val store_spans "$WORK/query-direct-$c.txt" 2>/dev/null)
+	if [ -z "$STORE_SPANS" ] || [ "$STORE_SPANS" -lt "$FILL_ACKED" ]; then
+		log "store holds ${STORE_SPANS:-?} spans, $FILL_ACKED were acknowledged"
+		FAILED=1
+	fi
+	rm -rf "$data"
+}
+
+print_query_table() {
+	local c h d
+	echo
+	echo "tracemap query benchmark: GET /api/traces/{id}, ${QUERY_SECONDS}s per run," \
+		"$(wc -l <"$WORK/query-ids.txt" 2>/dev/null || echo 0) trace IDs, seed $SEED," \
+		"$(nproc) CPUs, load average ${QUERY_LOAD_BEFORE:-?} before /" \
+		"${QUERY_LOAD_AFTER:-?} after; direct = tm_store_trace_get() alone"
+	printf '%-5s %11s %11s %8s %8s %8s %7s %10s %10s %10s %10s\n' conns store_spans \
+		trace_spans http_qps http_p50 http_p99 threads direct_qps direct_p50 direct_p99 \
+		bytes/resp
+	for c in $QUERY_CONNECTIONS; do
+		h=$WORK/query-http-$c.txt
+		d=$WORK/query-direct-$c.txt
+		printf '%-5s %11s %11s %8s %8s %8s %7s %10s %10s %10s %10s\n' "$c" \
+			"${STORE_SPANS:-?}" "${QUERY_TRACE_SPANS:-?}" "$(val qps "$h" 2>/dev/null)" \
+			"$(val latency_p50_ms "$h" 2>/dev/null)" "$(val latency_p99_ms "$h" 2>/dev/null)" \
+			"$(direct_threads "$c")" "$(val qps "$d" 2>/dev/null)" \
+			"$(val latency_p50_ms "$d" 2>/dev/null)" "$(val latency_p99_ms "$d" 2>/dev/null)" \
+			"$(val bytes_per_response "$h" 2>/dev/null)"
+	done
+}
+
+[ "$QUERY_ONLY" = 1 ] || run_ingest
+[ "$QUERY_SPANS" -le 0 ] || run_query || FAILED=1
+[ "$QUERY_ONLY" = 1 ] || print_ingest_table
+[ "$QUERY_SPANS" -le 0 ] || print_query_table
 exit $FAILED

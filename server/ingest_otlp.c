@@ -212,14 +212,6 @@ static void convert_span(struct convert *c, const PbSpan *in, struct tm_span *ou
 	}
 }
 
-static void note_rejection(struct tm_ingest_report *r, const char *why, size_t rs, size_t ss,
-			   size_t sp)
-{
-	if (r->rejected++ == 0)
-		snprintf(r->message, sizeof(r->message),
-			 "%s (resource_spans[%zu].scope_spans[%zu].spans[%zu])", why, rs, ss, sp);
-}
-
 static int add_scope_spans(struct convert *c, struct tm_batch *batch, const PbScopeSpans *ss,
 			   uint32_t res_index, size_t rs_i, size_t ss_i)
 {
@@ -236,7 +228,8 @@ static int add_scope_spans(struct convert *c, struct tm_batch *batch, const PbSc
 	for (size_t i = 0; !rc && i < ss->n_spans; i++) {
 		const char *why = span_problem(ss->spans[i]);
 		if (why) {
-			note_rejection(c->report, why, rs_i, ss_i, i);
+			tm_ingest_reject(c->report, "%s (resource_spans[%zu].scope_spans[%zu].spans[%zu])",
+					 why, rs_i, ss_i, i);
 			continue;
 		}
 		struct tm_span span;

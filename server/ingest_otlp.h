@@ -14,14 +14,7 @@
 
 #include <stddef.h>
 
-#include "arena.h"
-#include "batch.h"
-
-struct tm_ingest_report {
-	size_t accepted;
-	size_t rejected;
-	char message[256];   /* why the body or some spans were refused */
-};
+#include "ingest.h"
 
 int tm_ingest_otlp_proto(const void *body, size_t len, struct tm_arena *arena,
 			 struct tm_batch *batch, struct tm_ingest_report *report);
