@@ -74,12 +74,12 @@ static enum MHD_Result not_found(struct http_request *r, const char *method);
 /* ingest routes look at the headers first (content type, size, encoding);
  * every other route answers once the request is read in full, which keeps
  * the connection alive (an answer before the body makes MHD close it) */
-static route_fn route(const char *path, int *at_headers)
+static route_fn route(const char *path, const char *method, int *at_headers)
 {
 	*at_headers = 0;
-	if (!strcmp(path, "/v1/traces")) {
+	if (ingest_route_exists(path, method)) {
 		*at_headers = 1;
-		return ingest_otlp_begin;
+		return ingest_begin;
 	}
 	if (!strncmp(path, "/api/traces/", 12) || !strncmp(path, "/api/v3/traces/", 15))
 		return api_trace_get;
@@ -183,7 +183,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		*con_cls = r;
 		int at_headers;
-		route_fn fn = route(url, &at_headers);
+		route_fn fn = route(url, method, &at_headers);
 		if (at_headers)
 			return fn(r, method);
 		r->at_end = fn;

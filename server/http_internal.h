@@ -9,7 +9,7 @@
 #include "batch.h"
 #include "gzip.h"
 #include "http.h"
-#include "ingest_otlp.h"
+#include "ingest.h"
 #include "workers.h"
 #include "writer.h"
 
@@ -25,6 +25,13 @@ struct tm_http {
 	struct tm_workers *workers;   /* decoding */
 	atomic_int suspended;         /* requests waiting for a decoder or a commit */
 	atomic_int stopping;
+};
+
+/* how an ingest route answers, by the ecosystem of its clients */
+enum ingest_reply {
+	REPLY_OTLP_PROTO,   /* 200, ExportTraceServiceResponse / google.rpc.Status */
+	REPLY_OTLP_JSON,    /* 200 {} / partialSuccess; JSON google.rpc.Status */
+	REPLY_ACCEPTED,     /* Zipkin, Jaeger: 202, empty; errors in plain text */
 };
 
 enum request_state {
@@ -50,6 +57,8 @@ struct http_request {
 	int upload_status;             /* non-zero: answer this once the body is read */
 	char upload_message[256];
 	/* ingest */
+	tm_ingest_decode_fn decode;
+	enum ingest_reply reply;
 	struct tm_arena arena;
 	struct tm_batch batch;
 	struct tm_ingest_report report;
@@ -70,7 +79,8 @@ enum MHD_Result http_respond_text(struct http_request *r, unsigned status,
 				  const char *content_type, const char *text);
 
 /* handlers, each in its own file */
-enum MHD_Result ingest_otlp_begin(struct http_request *r, const char *method);
+int ingest_route_exists(const char *path, const char *method);
+enum MHD_Result ingest_begin(struct http_request *r, const char *method);
 enum MHD_Result api_trace_get(struct http_request *r, const char *method);
 enum MHD_Result web_page_get(struct http_request *r, const char *method);
 

@@ -15,6 +15,7 @@
 #define TM_INGEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arena.h"
 #include "batch.h"
@@ -27,6 +28,9 @@ struct tm_ingest_report {
 
 typedef int (*tm_ingest_decode_fn)(const void *body, size_t len, struct tm_arena *arena,
 				   struct tm_batch *batch, struct tm_ingest_report *report);
+
+/* decodes exactly 2*out_len hex digits (either case) into out; 0 or -EINVAL. */
+int tm_ingest_hex_id(const char *hex, size_t len, uint8_t *out, size_t out_len);
 
 /* records the first reason a span was rejected and counts it. */
 void tm_ingest_reject(struct tm_ingest_report *report, const char *fmt, ...)

@@ -1,10 +1,13 @@
-/* ingest_http.c - POST /v1/traces: OTLP/HTTP protobuf in, durable, then 200.
+/* ingest_http.c - every span-ingest route: body in, durable, then answered.
  *
- * Status codes follow OTLP/HTTP: 400 undecodable (never retried), 413 over
- * --max-body after inflation, 415 other content types, 405 other methods,
- * 503 + Retry-After when the write queue is full or the store cannot take
- * the batch now (retried by exporters).  Every error body is a
- * google.rpc.Status whose message says what was wrong. */
+ * One table names each ingest path, the media types it takes, the decoder
+ * of each, and how that ecosystem expects to be answered.  OTLP/HTTP status
+ * codes apply to all: 400 undecodable (never retried), 413 over --max-body
+ * after inflation, 415 other content types, 405 other methods, 503 +
+ * Retry-After when the write queue is full or the store cannot take the
+ * batch now (retried by OTLP exporters), 507 when the store is full.  Error
+ * bodies are google.rpc.Status for OTLP (protobuf or JSON, as the request)
+ * and a plain-text message for Zipkin and Jaeger clients. */
 #define LOG_MODULE "ingest"
 #include "http_internal.h"
 
@@ -14,20 +17,114 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ingest_jaeger.h"
+#include "ingest_otlp.h"
+#include "ingest_zipkin.h"
+#include "json.h"
 #include "log.h"
 #include "otlp_response.h"
 
-#define PROTOBUF_TYPE "application/x-protobuf"
 #define RETRY_AFTER_S 1
 
-static enum MHD_Result otlp_error(struct http_request *r, unsigned status, const char *msg)
+struct ingest_format {
+	const char *media_type;
+	tm_ingest_decode_fn decode;
+	enum ingest_reply reply;
+};
+
+struct ingest_route {
+	const char *path;
+	const char *supported;          /* for the 415 message */
+	struct ingest_format formats[3];
+};
+
+static const struct ingest_route routes[] = {
+	{ "/v1/traces", "application/x-protobuf, application/json",
+	  { { "application/x-protobuf", tm_ingest_otlp_proto, REPLY_OTLP_PROTO },
+	    { "application/json", tm_ingest_otlp_json, REPLY_OTLP_JSON } } },
+	{ "/api/v2/spans", "application/json, application/x-protobuf",
+	  { { "application/json", tm_ingest_zipkin_v2_json, REPLY_ACCEPTED },
+	    { "application/x-protobuf", tm_ingest_zipkin_proto, REPLY_ACCEPTED } } },
+	{ "/api/v1/spans", "application/json",
+	  { { "application/json", tm_ingest_zipkin_v1_json, REPLY_ACCEPTED } } },
+	{ "/api/traces", "application/x-thrift, application/vnd.apache.thrift.binary",
+	  { { "application/x-thrift", tm_ingest_jaeger_thrift, REPLY_ACCEPTED },
+	    { "application/vnd.apache.thrift.binary", tm_ingest_jaeger_thrift,
+	      REPLY_ACCEPTED } } },
+};
+
+int ingest_route_exists(const char *path, const char *method)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (!strcmp(routes[i].path, path))
+			/* GET /api/traces is the Jaeger search, not ingest */
+			return strcmp(method, "GET") || strcmp(path, "/api/traces");
+	return 0;
+}
+
+static const struct ingest_route *find_route(const char *path)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (!strcmp(routes[i].path, path))
+			return &routes[i];
+	return NULL;
+}
+
+static enum MHD_Result reply_error(struct http_request *r, unsigned status, const char *msg)
 {
 	struct tm_buf out;
 	tm_buf_init(&out);
-	tm_otlp_status_encode(&out, status, msg);
-	if (status == 429 || status == 503)
+	if (status == 429 || status == 503 || status == 507)
 		r->retry_after_s = RETRY_AFTER_S;
-	return http_respond_buf(r, status, PROTOBUF_TYPE, &out);
+	switch (r->reply) {
+	case REPLY_OTLP_PROTO:
+		tm_otlp_status_encode(&out, status, msg);
+		return http_respond_buf(r, status, "application/x-protobuf", &out);
+	case REPLY_OTLP_JSON:
+		tm_buf_add_str(&out, "{\"code\":");
+		tm_json_int(&out, tm_otlp_grpc_code(status));
+		tm_buf_add_str(&out, ",\"message\":");
+		tm_json_cstr(&out, msg);
+		tm_buf_add_str(&out, "}");
+		return http_respond_buf(r, status, "application/json", &out);
+	case REPLY_ACCEPTED:
+		break;
+	}
+	tm_buf_add_str(&out, msg);
+	tm_buf_add_str(&out, "\n");
+	return http_respond_buf(r, status, "text/plain; charset=utf-8", &out);
+}
+
+static enum MHD_Result reply_stored(struct http_request *r)
+{
+	struct tm_buf out;
+	tm_buf_init(&out);
+	const struct tm_ingest_report *rep = &r->report;
+	switch (r->reply) {
+	case REPLY_OTLP_PROTO:
+		if (rep->rejected)
+			tm_otlp_partial_success_encode(&out, rep->rejected, rep->message);
+		return http_respond_buf(r, 200, "application/x-protobuf", &out);
+	case REPLY_OTLP_JSON:
+		if (rep->rejected) {
+			tm_buf_add_str(&out, "{\"partialSuccess\":{\"rejectedSpans\":");
+			tm_json_uint_str(&out, rep->rejected);
+			tm_buf_add_str(&out, ",\"errorMessage\":");
+			tm_json_cstr(&out, rep->message);
+			tm_buf_add_str(&out, "}}");
+		} else {
+			tm_buf_add_str(&out, "{}");
+		}
+		return http_respond_buf(r, 200, "application/json", &out);
+	case REPLY_ACCEPTED:
+		break;
+	}
+	/* Zipkin and Jaeger have no partial success: all-rejected is a 400 */
+	if (rep->rejected && !rep->accepted)
+		return reply_error(r, 400, rep->message);
+	if (rep->rejected)
+		LOG(TM_LOG_WARN, "%s: %zu spans rejected: %s", r->path, rep->rejected, rep->message);
+	return http_respond_buf(r, 202, NULL, &out);
 }
 
 /* the media type without parameters, compared case-insensitively */
@@ -51,14 +148,20 @@ static unsigned check_headers(struct http_request *r, const char *method, char *
 		snprintf(msg, msglen, "405 method not allowed, supported: [POST]");
 		return 405;
 	}
+	const struct ingest_route *route = find_route(r->path);
 	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!media_type_is(ct, PROTOBUF_TYPE)) {
-		snprintf(msg, msglen,
-			 "415 unsupported media type %.80s, supported: [application/x-protobuf]",
-			 ct ? ct : "(none)");
+	const struct ingest_format *f = route->formats;
+	for (; f < route->formats + 3 && f->media_type; f++)
+		if (media_type_is(ct, f->media_type))
+			break;
+	if (f == route->formats + 3 || !f->media_type) {
+		snprintf(msg, msglen, "415 unsupported media type %.80s, supported: [%s]",
+			 ct ? ct : "(none)", route->supported);
 		return 415;
 	}
+	r->decode = f->decode;
+	r->reply = f->reply;
 	const char *ce = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_ENCODING);
 	if (ce && strcasecmp(ce, "gzip") && strcasecmp(ce, "identity")) {
@@ -105,14 +208,14 @@ static void on_committed(struct tm_write_req *w, int result)
 static enum MHD_Result on_body_done(struct http_request *r)
 {
 	if (r->state == REQ_DONE)
-		return r->answer_status ? otlp_error(r, r->answer_status, r->answer_message)
+		return r->answer_status ? reply_error(r, r->answer_status, r->answer_message)
 					: respond_after_commit(r);
 	if (r->state == REQ_SUSPENDED)
 		return MHD_YES;   /* spurious call while suspended */
 	if (r->upload_status)
-		return otlp_error(r, (unsigned)r->upload_status, r->upload_message);
+		return reply_error(r, (unsigned)r->upload_status, r->upload_message);
 	if (r->inflater && tm_inflate_finish(r->inflater) < 0)
-		return otlp_error(r, 400, "gzip body ends before the gzip stream does");
+		return reply_error(r, 400, "gzip body ends before the gzip stream does");
 	/* decode on the worker pool; the connection waits without a thread */
 	r->state = REQ_SUSPENDED;
 	atomic_fetch_add(&r->http->suspended, 1);
@@ -146,21 +249,21 @@ static int refuse_declared_length_now(struct http_request *r, const char *ce)
 	return (expect && !strcasecmp(expect, "100-continue")) || declared / 16 > max;
 }
 
-enum MHD_Result ingest_otlp_begin(struct http_request *r, const char *method)
+enum MHD_Result ingest_begin(struct http_request *r, const char *method)
 {
 	char msg[256];
 	unsigned status = check_headers(r, method, msg, sizeof(msg));
 	if (status)
-		return otlp_error(r, status, msg);
+		return reply_error(r, status, msg);
 	const char *ce = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_ENCODING);
 	if (ce && !strcasecmp(ce, "gzip")) {
 		r->inflater = tm_inflate_new(r->http->max_body_bytes);
 		if (!r->inflater)
-			return otlp_error(r, 503, "out of memory");
+			return reply_error(r, 503, "out of memory");
 	}
 	if (refuse_declared_length_now(r, ce))
-		return otlp_error(r, 413, r->upload_message);
+		return reply_error(r, 413, r->upload_message);
 	r->on_body_done = on_body_done;
 	return MHD_YES;
 }
@@ -172,8 +275,7 @@ static void decode_job(struct tm_job *job)
 							  offsetof(struct http_request, job));
 	/* decoding may take several times the body in the arena; bound it */
 	r->arena.max_bytes = 16 * r->body.len + (1u << 20);
-	int rc = tm_ingest_otlp_proto(r->body.data, r->body.len, &r->arena, &r->batch,
-				      &r->report);
+	int rc = r->decode(r->body.data, r->body.len, &r->arena, &r->batch, &r->report);
 	if (rc == -EBADMSG)
 		return finish_with_error(r, 400, r->report.message);
 	if (rc == -E2BIG)
@@ -196,21 +298,11 @@ static void decode_job(struct tm_job *job)
 
 static enum MHD_Result respond_after_commit(struct http_request *r)
 {
-	if (r->commit_result) {
-		LOG(TM_LOG_WARN, "batch of %zu spans not stored: %s", r->batch.n_spans,
-		    tm_store_strerror(r->commit_result));
-		unsigned status = r->commit_result == -ENOSPC ? 507 : 503;
-		char msg[160];
-		snprintf(msg, sizeof(msg), "spans not stored: %s", tm_store_strerror(r->commit_result));
-		r->retry_after_s = RETRY_AFTER_S;
-		struct tm_buf out;
-		tm_buf_init(&out);
-		tm_otlp_status_encode(&out, status, msg);
-		return http_respond_buf(r, status, PROTOBUF_TYPE, &out);
-	}
-	struct tm_buf out;
-	tm_buf_init(&out);
-	if (r->report.rejected)
-		tm_otlp_partial_success_encode(&out, r->report.rejected, r->report.message);
-	return http_respond_buf(r, 200, PROTOBUF_TYPE, &out);
+	if (!r->commit_result)
+		return reply_stored(r);
+	LOG(TM_LOG_WARN, "batch of %zu spans not stored: %s", r->batch.n_spans,
+	    tm_store_strerror(r->commit_result));
+	char msg[160];
+	snprintf(msg, sizeof(msg), "spans not stored: %s", tm_store_strerror(r->commit_result));
+	return reply_error(r, r->commit_result == -ENOSPC ? 507 : 503, msg);
 }

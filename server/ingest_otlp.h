@@ -19,6 +19,12 @@
 int tm_ingest_otlp_proto(const void *body, size_t len, struct tm_arena *arena,
 			 struct tm_batch *batch, struct tm_ingest_report *report);
 
+/* the same for OTLP/JSON (application/json): lowerCamelCase or snake_case
+ * keys, hex IDs in either case, 64-bit integers as strings or numbers, enums
+ * as integers (or their names), unknown keys ignored. */
+int tm_ingest_otlp_json(const void *body, size_t len, struct tm_arena *arena,
+			struct tm_batch *batch, struct tm_ingest_report *report);
+
 /* checks the wire structure of an ExportTraceServiceRequest without
  * allocating: lengths inside their parent, wire types of known fields, and
  * nesting of attribute values no deeper than max_depth.  Returns 0, or

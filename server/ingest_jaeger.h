@@ -1,0 +1,12 @@
+/* ingest_jaeger.h - Jaeger thrift batches into span batches.
+ * The contract of every decoder is in ingest.h. */
+#ifndef TM_INGEST_JAEGER_H
+#define TM_INGEST_JAEGER_H
+
+#include "ingest.h"
+
+/* POST /api/traces: one TBinaryProtocol jaeger.thrift Batch. */
+int tm_ingest_jaeger_thrift(const void *body, size_t len, struct tm_arena *arena,
+			    struct tm_batch *batch, struct tm_ingest_report *report);
+
+#endif
