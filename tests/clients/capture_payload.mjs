@@ -29,6 +29,7 @@ import {
   BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, InMemorySpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import {
   ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_ROUTE,
   ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_URL_FULL, ATTR_URL_PATH, ATTR_SERVER_ADDRESS,
@@ -105,19 +106,21 @@ class RecordingExporter {
  * in one request with three ResourceSpans; an InMemorySpanExporter keeps the
  * ReadableSpans for comparison.
  *
- * opts: url (…/v1/traces), compression ('none'|'gzip'), seed (ids), t0Ns (BigInt),
+ * opts: url (…/v1/traces), compression ('none'|'gzip'), encoding ('protobuf': the
+ *       -otlp-proto exporter; 'json': the -otlp-http one), seed (ids), t0Ns (BigInt),
  *       fixedStacks (deterministic exception.stacktrace), headers.
  * Returns {traceId, spans (ReadableSpan[]), exports ([{code, error, spans}])}.
  */
-export async function buildTrace({ url, compression = 'none', seed = null, t0Ns = null,
-  fixedStacks = false, headers = undefined } = {}) {
+export async function buildTrace({ url, compression = 'none', encoding = 'protobuf', seed = null,
+  t0Ns = null, fixedStacks = false, headers = undefined } = {}) {
   const seedVal = seed ?? Math.floor(Math.random() * 2 ** 48);
   const t0 = t0Ns ?? (BigInt(Date.now()) - 60000n) * 1000000n;
   const at = (us) => hr(t0 + BigInt(us) * 1000n + SUB_US_NS); // span boundaries
   const atNs = (us, ns) => hr(t0 + BigInt(us) * 1000n + BigInt(ns)); // events
 
   const memory = new InMemorySpanExporter();
-  const otlp = new OTLPTraceExporter({ url, compression, headers, timeoutMillis: 15000 });
+  const Exporter = encoding === 'json' ? OTLPJsonTraceExporter : OTLPTraceExporter;
+  const otlp = new Exporter({ url, compression, headers, timeoutMillis: 15000 });
   const recorder = new RecordingExporter(otlp);
   const batch = new BatchSpanProcessor(recorder, {
     maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 600000, exportTimeoutMillis: 20000,
@@ -365,12 +368,23 @@ export async function buildTrace({ url, compression = 'none', seed = null, t0Ns 
 // ---------------------------------------------------------------------------
 
 /** An attribute value as OTLP AnyValue (the JS exporter's rules: integral numbers are ints). */
+/**
+ * How the exporter puts a JS integer on the wire: the protobuf exporter
+ * writes the double's exact value (2**60 → 1152921504606846976); the JSON
+ * exporter writes JSON.stringify's shortest form (→ 1152921504606847000),
+ * which a receiver reads as that int64.  setWireEncoding('json') makes the
+ * expectations follow the JSON exporter.
+ */
+let wireEncoding = 'protobuf';
+export function setWireEncoding(encoding) { wireEncoding = encoding; }
+export function wireInt(v) { return BigInt(wireEncoding === 'json' ? JSON.stringify(v) : v); }
+
 export function anyValue(v) {
   if (typeof v === 'string') return { stringValue: v };
   if (typeof v === 'boolean') return { boolValue: v };
   if (typeof v === 'number') {
     return Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63
-      ? { intValue: BigInt(v) } : { doubleValue: v };
+      ? { intValue: wireInt(v) } : { doubleValue: v };
   }
   if (Array.isArray(v)) return { arrayValue: { values: v.map(anyValue) } };
   throw new Error(`unexpected attribute value ${String(v)}`);

@@ -1,5 +1,6 @@
-// A real client: the OpenTelemetry JS SDK with the OTLP/protobuf exporter sends
-// one trace across three services to tracemap (plain and gzip). The trace is
+// A real client: the OpenTelemetry JS SDK with the OTLP/protobuf exporter, and
+// with the OTLP/JSON one, sends one trace across three services to tracemap
+// (plain and gzip). The trace is
 // then read back through GET /api/traces/{id} (Jaeger JSON) and
 // GET /api/v3/traces/{id} (OTLP/JSON) and every field is compared with the
 // ReadableSpans the SDK holds.
@@ -12,7 +13,7 @@ import {
 
 requireNodeModules(); // exit 77 (meson skip) only when node_modules is missing
 const {
-  buildTrace, expectedSpan, captureGzipOnce, hrToNs, anyValue,
+  buildTrace, expectedSpan, captureGzipOnce, hrToNs, anyValue, setWireEncoding, wireInt,
 } = await import('./capture_payload.mjs');
 const { ExportResultCode } = await import('@opentelemetry/core');
 
@@ -39,7 +40,7 @@ function jaegerValue(v) {
   if (typeof v === 'boolean') return { type: 'bool', value: v };
   if (typeof v === 'number') {
     if (Number.isInteger(v)) {
-      return { type: 'int64', value: Number.isSafeInteger(v) ? v : BigInt(v).toString() };
+      return { type: 'int64', value: Number.isSafeInteger(v) ? v : wireInt(v).toString() };
     }
     return { type: 'float64', value: v };
   }
@@ -325,9 +326,11 @@ test('the SDK exporter gzips with compression: "gzip" (checked on a capture serv
   assert.equal(n, SPAN_COUNT);
 });
 
-for (const compression of ['none', 'gzip']) {
-  test(`SDK trace across three services, OTLP/protobuf, compression=${compression}`, { timeout: 60000 }, async (t) => {
-    const res = await buildTrace({ url: `${server.url}/v1/traces`, compression });
+for (const [encoding, compression] of [['protobuf', 'none'], ['protobuf', 'gzip'],
+  ['json', 'none'], ['json', 'gzip']]) {
+  test(`SDK trace across three services, OTLP/${encoding}, compression=${compression}`, { timeout: 60000 }, async (t) => {
+    setWireEncoding(encoding);
+    const res = await buildTrace({ url: `${server.url}/v1/traces`, compression, encoding });
     assert.equal(res.spans.length, SPAN_COUNT, 'the SDK finished all spans');
     assert.deepEqual(res.exports.map((e) => ({ code: e.code, spans: e.spans, error: e.error?.message })),
       [{ code: ExportResultCode.SUCCESS, spans: SPAN_COUNT, error: undefined }],
