@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum opt_kind { OPT_STRING, OPT_BYTES, OPT_UINT, OPT_SYNC, OPT_FLAG };
+enum opt_kind { OPT_STRING, OPT_LISTEN, OPT_BYTES, OPT_UINT, OPT_SYNC, OPT_FLAG };
 
 struct option_def {
 	const char *name;
@@ -20,8 +20,9 @@ struct option_def {
 #define OFF(f) offsetof(struct tm_config, f)
 
 static const struct option_def options[] = {
-	{ "listen", "ADDR:PORT", OPT_STRING, OFF(listen), 0, 0,
-	  "address to serve HTTP on (default 127.0.0.1:4318; port 0 = any free port)" },
+	{ "listen", "ADDR:PORT", OPT_LISTEN, OFF(listen), 0, 0,
+	  "address to serve HTTP on (default 127.0.0.1:4318; port 0 = any free port); "
+	  "may be given up to 8 times, every listener serves every path" },
 	{ "data", "DIR", OPT_STRING, OFF(data_dir), 0, 0,
 	  "directory of the LMDB store, created if missing (default ./tracemap-data)" },
 	{ "sync", "full|none", OPT_SYNC, OFF(sync_none), 0, 0,
@@ -88,6 +89,13 @@ static int set_option(const struct option_def *o, const char *val, struct tm_con
 	case OPT_STRING:
 		*(const char **)field = val;
 		return 0;
+	case OPT_LISTEN:
+		if (cfg->n_listen == TM_MAX_LISTEN) {
+			snprintf(err, errlen, "--%s: at most %d addresses", o->name, TM_MAX_LISTEN);
+			return -EINVAL;
+		}
+		cfg->listen[cfg->n_listen++] = val;
+		return 0;
 	case OPT_FLAG:
 		*(int *)field = 1;
 		return 0;
@@ -127,7 +135,6 @@ static void set_defaults(struct tm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->command = TM_CMD_SERVE;
-	cfg->listen = "127.0.0.1:4318";
 	cfg->data_dir = "./tracemap-data";
 	cfg->max_body_bytes = 64ull << 20;
 	cfg->queue_bytes = 256ull << 20;
@@ -184,5 +191,7 @@ int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, siz
 		if (rc)
 			return rc;
 	}
+	if (cfg->n_listen == 0)
+		cfg->listen[cfg->n_listen++] = "127.0.0.1:4318";
 	return 0;
 }

@@ -12,9 +12,12 @@
 
 enum tm_command { TM_CMD_SERVE, TM_CMD_CHECK, TM_CMD_STATS, TM_CMD_HELP, TM_CMD_VERSION };
 
+#define TM_MAX_LISTEN 8
+
 struct tm_config {
 	enum tm_command command;
-	const char *listen;
+	const char *listen[TM_MAX_LISTEN];
+	size_t n_listen;
 	const char *data_dir;
 	int sync_none;           /* --sync none */
 	uint64_t max_body_bytes;

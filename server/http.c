@@ -280,10 +280,40 @@ static int open_listener(const char *spec, char *addr_out, char *err, size_t err
 	return fd;
 }
 
+/* one libmicrohttpd daemon on one socket we bound */
+static int start_listener(struct tm_http *h, struct http_listener *l, const char *spec,
+			  unsigned threads, char *err, size_t errlen)
+{
+	int fd = open_listener(spec, l->address, err, errlen);
+	if (fd < 0)
+		return fd;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	l->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, h,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,   /* first, or MHD logs before it */
+		MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_END);
+	if (!l->daemon) {
+		snprintf(err, errlen, "libmicrohttpd failed to start on %s", l->address);
+		close(fd);
+		return -EIO;
+	}
+	return 0;
+}
+
 int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
 		  struct tm_writer *writer, struct tm_http **out, char *err, size_t errlen)
 {
 	*out = NULL;
+	if (opt->n_listen == 0 || opt->n_listen > TM_HTTP_MAX_LISTEN) {
+		snprintf(err, errlen, "between 1 and %d --listen addresses", TM_HTTP_MAX_LISTEN);
+		return -EINVAL;
+	}
 	struct tm_http *h = calloc(1, sizeof(*h));
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
@@ -298,45 +328,31 @@ int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
 		free(h);
 		return rc;
 	}
-	int fd = open_listener(opt->listen, h->address, err, errlen);
-	if (fd < 0) {
-		tm_workers_stop(h->workers);
-		free(h);
-		return fd;
-	}
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	h->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, h,
-		MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads > 1 ? opt->threads : 0),
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-		MHD_OPTION_END);
-	if (!h->daemon) {
-		snprintf(err, errlen, "libmicrohttpd failed to start on %s", h->address);
-		close(fd);
-		tm_workers_stop(h->workers);
-		free(h);
-		return -EIO;
+	for (; h->n_listeners < opt->n_listen; h->n_listeners++) {
+		rc = start_listener(h, &h->listeners[h->n_listeners], opt->listen[h->n_listeners],
+				    opt->threads, err, errlen);
+		if (rc) {
+			tm_http_stop(h);
+			return rc;
+		}
 	}
 	*out = h;
 	return 0;
 }
 
-const char *tm_http_address(const struct tm_http *h)
+const char *tm_http_address(const struct tm_http *h, size_t i)
 {
-	return h->address;
+	return i < h->n_listeners ? h->listeners[i].address : NULL;
 }
 
 void tm_http_quiesce(struct tm_http *h, int timeout_ms)
 {
 	atomic_store(&h->stopping, 1);
-	MHD_socket fd = MHD_quiesce_daemon(h->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	for (size_t i = 0; i < h->n_listeners; i++) {
+		MHD_socket fd = MHD_quiesce_daemon(h->listeners[i].daemon);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
 	struct timespec step = { 0, 10 * 1000 * 1000 };
 	for (int waited = 0; waited < timeout_ms && atomic_load(&h->suspended) > 0;
 	     waited += 10)
@@ -351,6 +367,7 @@ void tm_http_stop(struct tm_http *h)
 	if (!h)
 		return;
 	tm_workers_stop(h->workers);
-	MHD_stop_daemon(h->daemon);
+	for (size_t i = 0; i < h->n_listeners; i++)
+		MHD_stop_daemon(h->listeners[i].daemon);
 	free(h);
 }

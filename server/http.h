@@ -1,7 +1,7 @@
 /* http.h - the HTTP server: listeners, routing, request bodies, responses.
  *
- * One struct tm_http runs libmicrohttpd on one listening socket with a pool
- * of threads.  An ingest request is suspended (holding no thread) once its
+ * One struct tm_http runs libmicrohttpd on each of its listening sockets
+ * (every listener serves every path) with a pool of threads.  An ingest request is suspended (holding no thread) once its
  * body is in, decoded on a pool of worker threads, handed to the writer, and
  * resumed to be answered when its commit is done.
  * Threads: start and stop from one thread; everything else is internal.
@@ -14,8 +14,11 @@
 #include "store.h"
 #include "writer.h"
 
+#define TM_HTTP_MAX_LISTEN 8
+
 struct tm_http_options {
-	const char *listen;        /* "ADDR:PORT"; port 0 picks a free one */
+	const char *const *listen; /* "ADDR:PORT" each; port 0 picks a free one */
+	size_t n_listen;
 	size_t max_body_bytes;     /* after inflation */
 	unsigned threads;
 };
@@ -30,8 +33,9 @@ int tm_http_check_listen(const char *spec, char *err, size_t errlen);
 int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
 		  struct tm_writer *writer, struct tm_http **out, char *err, size_t errlen);
 
-/* the bound address, e.g. "127.0.0.1:4318" (valid until tm_http_stop). */
-const char *tm_http_address(const struct tm_http *h);
+/* the bound address of listener i, e.g. "127.0.0.1:4318", or NULL past the
+ * last (valid until tm_http_stop). */
+const char *tm_http_address(const struct tm_http *h, size_t i);
 
 /* stops accepting connections, answers new ingest requests with 503, waits
  * (up to timeout_ms) until no request awaits decoding or its commit, then

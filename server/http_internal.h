@@ -16,12 +16,17 @@
 /* the address string of a listener: "[v6]:port" fits too */
 #define HTTP_ADDR_LEN 64
 
-struct tm_http {
+struct http_listener {
 	struct MHD_Daemon *daemon;
+	char address[HTTP_ADDR_LEN];
+};
+
+struct tm_http {
+	struct http_listener listeners[TM_HTTP_MAX_LISTEN];
+	size_t n_listeners;
 	struct tm_store *store;
 	struct tm_writer *writer;
 	size_t max_body_bytes;
-	char address[HTTP_ADDR_LEN];
 	struct tm_workers *workers;   /* decoding */
 	atomic_int suspended;         /* requests waiting for a decoder or a commit */
 	atomic_int stopping;

@@ -94,9 +94,11 @@ static int serve(const struct tm_config *cfg)
 {
 	tune_malloc();
 	char err[256];
-	if (tm_http_check_listen(cfg->listen, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tracemap: %s\n", err);   /* before any file is created */
-		return 2;
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		if (tm_http_check_listen(cfg->listen[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "tracemap: %s\n", err);   /* before any file is created */
+			return 2;
+		}
 	}
 	sigset_t stop_signals;
 	block_stop_signals(&stop_signals);
@@ -110,7 +112,8 @@ static int serve(const struct tm_config *cfg)
 		tm_store_close(st);
 		return 1;
 	}
-	struct tm_http_options hopt = { cfg->listen, cfg->max_body_bytes, cfg->threads };
+	struct tm_http_options hopt = { cfg->listen, cfg->n_listen, cfg->max_body_bytes,
+					cfg->threads };
 	struct tm_http *http;
 	rc = tm_http_start(&hopt, st, writer, &http, err, sizeof(err));
 	if (rc) {
@@ -119,8 +122,12 @@ static int serve(const struct tm_config *cfg)
 		tm_store_close(st);
 		return 1;
 	}
+	char addresses[TM_HTTP_MAX_LISTEN * 64] = "";
+	for (size_t i = 0, n = 0; tm_http_address(http, i); i++)
+		n += (size_t)snprintf(addresses + n, sizeof(addresses) - n, "%s%s", i ? " " : "",
+				      tm_http_address(http, i));
 	LOG(TM_LOG_INFO, "tracemap %s listening on %s, store %s, sync %s", TRACEMAP_VERSION,
-	    tm_http_address(http), cfg->data_dir, cfg->sync_none ? "none" : "full");
+	    addresses, cfg->data_dir, cfg->sync_none ? "none" : "full");
 	int sig = 0;
 	sigwait(&stop_signals, &sig);
 	LOG(TM_LOG_INFO, "%s: draining queued writes", sig == SIGINT ? "SIGINT" : "SIGTERM");
