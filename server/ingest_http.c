@@ -268,6 +268,23 @@ enum MHD_Result ingest_begin(struct http_request *r, const char *method)
 	return MHD_YES;
 }
 
+/* hands a decoded batch to the writer; 0, or the status to answer with */
+static unsigned submit_batch(struct http_request *r, const char **msg)
+{
+	r->write_req.batch = &r->batch;
+	r->write_req.bytes = r->body.len + r->batch.bytes;
+	r->write_req.done = on_committed;
+	int rc = tm_writer_reserve(r->http->writer, r->write_req.bytes);
+	if (rc) {
+		*msg = rc == -EAGAIN ? "write queue is full, retry later" : "server is shutting down";
+		return 503;
+	}
+	/* the body is decoded into the arena; its buffer is not needed any more */
+	tm_buf_free(&r->body);
+	tm_writer_submit(r->http->writer, &r->write_req);
+	return 0;
+}
+
 /* runs on a worker: decode, then hand over to the writer or answer */
 static void decode_job(struct tm_job *job)
 {
@@ -276,24 +293,19 @@ static void decode_job(struct tm_job *job)
 	/* decoding may take several times the body in the arena; bound it */
 	r->arena.max_bytes = 16 * r->body.len + (1u << 20);
 	int rc = r->decode(r->body.data, r->body.len, &r->arena, &r->batch, &r->report);
-	if (rc == -EBADMSG)
-		return finish_with_error(r, 400, r->report.message);
-	if (rc == -E2BIG)
-		return finish_with_error(r, 413, r->report.message);
-	if (rc)
-		return finish_with_error(r, 503, "out of memory while decoding the request");
-	if (r->batch.n_spans == 0)
-		return finish(r);   /* nothing to store: answer now */
-	r->write_req.batch = &r->batch;
-	r->write_req.bytes = r->body.len + r->batch.bytes;
-	r->write_req.done = on_committed;
-	rc = tm_writer_reserve(r->http->writer, r->write_req.bytes);
-	if (rc)
-		return finish_with_error(r, 503, rc == -EAGAIN ? "write queue is full, retry later"
-							       : "server is shutting down");
-	/* the body is decoded into the arena; its buffer is not needed any more */
-	tm_buf_free(&r->body);
-	tm_writer_submit(r->http->writer, &r->write_req);
+	const char *msg = r->report.message;
+	unsigned status = rc == -EBADMSG ? 400 : rc == -E2BIG ? 413 : rc ? 503 : 0;
+	if (rc && status == 503)
+		msg = "out of memory while decoding the request";
+	if (!status && r->batch.n_spans) {
+		status = submit_batch(r, &msg);
+		if (!status)
+			return;   /* on_committed() answers */
+	}
+	if (status)
+		finish_with_error(r, status, msg);
+	else
+		finish(r);   /* nothing to store: answer now */
 }
 
 static enum MHD_Result respond_after_commit(struct http_request *r)
