@@ -118,7 +118,7 @@ struct tm_span {
 	int has_parent;
 	struct tm_str trace_state;
 	struct tm_str name;
-	uint8_t kind;            /* enum tm_span_kind, any value kept */
+	uint8_t kind;            /* enum tm_span_kind; values up to 255 kept as sent */
 	uint32_t flags;
 	uint64_t start_ns;
 	uint64_t end_ns;
