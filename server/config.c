@@ -23,6 +23,9 @@ static const struct option_def options[] = {
 	{ "listen", "ADDR:PORT", OPT_LISTEN, OFF(listen), 0, 0,
 	  "address to serve HTTP on (default 127.0.0.1:4318; port 0 = any free port); "
 	  "may be given up to 8 times, every listener serves every path" },
+	{ "xray-udp", "ADDR:PORT", OPT_STRING, OFF(xray_udp), 0, 0,
+	  "receive AWS X-Ray segments as the X-Ray daemon does, over UDP (off by default; "
+	  "the customary address is 127.0.0.1:2000)" },
 	{ "data", "DIR", OPT_STRING, OFF(data_dir), 0, 0,
 	  "directory of the LMDB store, created if missing (default ./tracemap-data)" },
 	{ "sync", "full|none", OPT_SYNC, OFF(sync_none), 0, 0,

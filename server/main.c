@@ -14,6 +14,8 @@
 #include "log.h"
 #include "store.h"
 #include "tracemap_version.h"
+#include "udp.h"
+#include "ingest_xray.h"
 #include "writer.h"
 
 /* how long SIGTERM waits for requests that await their commit */
@@ -94,11 +96,16 @@ static int serve(const struct tm_config *cfg)
 {
 	tune_malloc();
 	char err[256];
+	/* every address is checked before any file is created */
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		if (tm_http_check_listen(cfg->listen[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "tracemap: %s\n", err);   /* before any file is created */
+			fprintf(stderr, "tracemap: %s\n", err);
 			return 2;
 		}
+	}
+	if (cfg->xray_udp && tm_udp_check_address(cfg->xray_udp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tracemap: --xray-udp %s\n", err);
+		return 2;
 	}
 	sigset_t stop_signals;
 	block_stop_signals(&stop_signals);
@@ -112,12 +119,24 @@ static int serve(const struct tm_config *cfg)
 		tm_store_close(st);
 		return 1;
 	}
+	struct tm_udp *xray = NULL;
+	if (cfg->xray_udp) {
+		rc = tm_udp_start(cfg->xray_udp, tm_ingest_xray_datagram, writer, &xray, err,
+				  sizeof(err));
+		if (rc) {
+			fprintf(stderr, "tracemap: --xray-udp: %s\n", err);
+			tm_writer_stop(writer);
+			tm_store_close(st);
+			return 1;
+		}
+	}
 	struct tm_http_options hopt = { cfg->listen, cfg->n_listen, cfg->max_body_bytes,
 					cfg->threads };
 	struct tm_http *http;
 	rc = tm_http_start(&hopt, st, writer, &http, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tracemap: %s\n", err);
+		tm_udp_stop(xray);
 		tm_writer_stop(writer);
 		tm_store_close(st);
 		return 1;
@@ -128,10 +147,13 @@ static int serve(const struct tm_config *cfg)
 				      tm_http_address(http, i));
 	LOG(TM_LOG_INFO, "tracemap %s listening on %s, store %s, sync %s", TRACEMAP_VERSION,
 	    addresses, cfg->data_dir, cfg->sync_none ? "none" : "full");
+	if (xray)   /* after the line above: tests take the first "listening on" as HTTP */
+		LOG(TM_LOG_INFO, "xray udp listening on %s", tm_udp_address(xray));
 	int sig = 0;
 	sigwait(&stop_signals, &sig);
 	LOG(TM_LOG_INFO, "%s: draining queued writes", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	tm_http_quiesce(http, DRAIN_TIMEOUT_MS);
+	tm_udp_stop(xray);        /* hands its last batches to the writer */
 	tm_writer_stop(writer);   /* writes whatever is still queued */
 	tm_http_stop(http);
 	tm_store_close(st);
