@@ -5,142 +5,157 @@
  * snake_case, hex in either case, 64-bit integers as strings or numbers,
  * enums as integers or names, unknown keys ignored, null as absent.  A value
  * of the wrong JSON type makes the whole body invalid (400), naming the
- * field, as a proto3 JSON parser would. */
+ * field, as a proto3 JSON parser would.
+ *
+ * The body is read with a pull parser (json_reader.h), not into a tree: a
+ * DOM cost twenty times the protobuf decoder.  Keys may come in any order,
+ * so a ResourceSpans is read whole before its spans are added. */
 #include "ingest_otlp.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_reader.h"
+
 /* attribute values nested deeper than this are refused (as for protobuf) */
 #define MAX_VALUE_DEPTH 32
 
 struct jctx {
-	struct tm_arena *arena;
+	struct tm_jr jr;
 	struct tm_ingest_report *report;
-	int err;            /* first error: -EBADMSG or -ENOMEM */
-	char where[128];    /* path of the object being read, for messages */
+	size_t rs, ss, sp;   /* where we are, for messages */
+	int level;           /* 0 request, 1 resourceSpans, 2 scopeSpans, 3 spans */
 };
 
-static void jfail(struct jctx *c, const char *field, const char *what)
+/* "resourceSpans[1].scopeSpans[0].spans[7].name must be a string" */
+static void type_error(struct jctx *c, const char *field, const char *what)
 {
-	if (c->err)
-		return;
-	c->err = -EBADMSG;
-	snprintf(c->report->message, sizeof(c->report->message), "%s%s%s %s", c->where,
-		 *field ? "." : "", field, what);
+	char where[96] = "request";
+	if (c->level >= 1)
+		snprintf(where, sizeof(where), "resourceSpans[%zu]", c->rs);
+	if (c->level >= 2)
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), ".scopeSpans[%zu]",
+			 c->ss);
+	if (c->level >= 3)
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), ".spans[%zu]", c->sp);
+	tm_jr_fail(&c->jr, "%s.%s %s", where, field, what);
 }
 
-static void *jalloc(struct jctx *c, size_t n, size_t size)
+/* grows an arena array by doubling; the old copy stays in the arena.  n may
+ * exceed *cap: a key given twice appends to what the first one read. */
+static void *grow(struct jctx *c, void *items, size_t n, size_t *cap, size_t size)
 {
-	if (n == 0)
+	if (n < *cap)
+		return items;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	while (ncap <= n)
+		ncap *= 2;
+	void *p = tm_arena_alloc(c->jr.arena, ncap * size);
+	if (!p) {
+		c->jr.err = c->jr.err ? c->jr.err : -ENOMEM;
+		c->jr.p = c->jr.end;
 		return NULL;
-	void *p = tm_arena_alloc(c->arena, n * size);
-	if (!p && !c->err)
-		c->err = -ENOMEM;
+	}
+	if (n)
+		memcpy(p, items, n * size);
+	*cap = ncap;
 	return p;
 }
 
-/* the value of key in camelCase, or else in snake_case; NULL when absent */
-static json_t *jget(const json_t *obj, const char *camel, const char *snake)
+/* null, for any field, means absent */
+static int absent(struct jctx *c)
 {
-	json_t *v = json_object_get(obj, camel);
-	if (!v && snake)
-		v = json_object_get(obj, snake);
-	return json_is_null(v) ? NULL : v;
+	if (tm_jr_peek(&c->jr) != TM_JR_NULL)
+		return 0;
+	tm_jr_null(&c->jr);
+	return 1;
 }
 
-static struct tm_str jstr(struct jctx *c, const json_t *obj, const char *camel,
-			  const char *snake)
+static struct tm_str read_str(struct jctx *c, const char *field)
 {
-	struct tm_str s = { "", 0 };
-	json_t *v = jget(obj, camel, snake);
-	if (!v)
-		return s;
-	if (!json_is_string(v)) {
-		jfail(c, camel, "must be a string");
-		return s;
+	struct tm_str none = { "", 0 };
+	if (absent(c))
+		return none;
+	if (tm_jr_peek(&c->jr) != TM_JR_STRING) {
+		type_error(c, field, "must be a string");
+		return none;
 	}
-	s.ptr = json_string_value(v);
-	s.len = json_string_length(v);
-	return s;
+	return tm_jr_string(&c->jr);
+}
+
+/* a number's or a decimal string's text as an integer */
+static int parse_integer(struct tm_str t, int is_signed, uint64_t *out)
+{
+	char buf[40];
+	if (t.len == 0 || t.len >= sizeof(buf))
+		return -1;
+	memcpy(buf, t.ptr, t.len);
+	buf[t.len] = '\0';
+	char *end;
+	errno = 0;
+	*out = is_signed ? (uint64_t)strtoll(buf, &end, 10) : strtoull(buf, &end, 10);
+	if (!errno && *end == '\0' && (is_signed || buf[0] != '-'))
+		return 0;
+	/* 1e3 or 5.0: integral values written as floating point */
+	double d = strtod(buf, &end);
+	if (*end || d != floor(d) || fabs(d) >= 9.2e18 || (!is_signed && d < 0))
+		return -1;
+	*out = (uint64_t)(int64_t)d;
+	return 0;
 }
 
 /* 64-bit integers: a decimal string (the proto3 JSON form) or a number */
-static uint64_t juint(struct jctx *c, const json_t *obj, const char *camel,
-		      const char *snake, int is_signed)
+static uint64_t read_int(struct jctx *c, const char *field, int is_signed)
 {
-	json_t *v = jget(obj, camel, snake);
-	if (!v)
+	uint64_t v = 0;
+	if (absent(c))
 		return 0;
-	if (json_is_integer(v))
-		return (uint64_t)json_integer_value(v);
-	if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
-	    fabs(json_real_value(v)) < 1.8e19)
-		return json_real_value(v) < 0 ? (uint64_t)(int64_t)json_real_value(v)
-					       : (uint64_t)json_real_value(v);
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		char *end;
-		errno = 0;
-		uint64_t n = is_signed ? (uint64_t)strtoll(s, &end, 10) : strtoull(s, &end, 10);
-		if (!errno && end != s && !*end && (is_signed || *s != '-'))
-			return n;
-	}
-	jfail(c, camel, "must be an integer (a number or a decimal string)");
-	return 0;
+	enum tm_jr_type t = tm_jr_peek(&c->jr);
+	struct tm_str text = { "", 0 };
+	if (t == TM_JR_NUMBER)
+		text = tm_jr_number(&c->jr);
+	else if (t == TM_JR_STRING)
+		text = tm_jr_string(&c->jr);
+	if (c->jr.err)
+		return 0;
+	if ((t != TM_JR_NUMBER && t != TM_JR_STRING) || parse_integer(text, is_signed, &v) < 0)
+		type_error(c, field, "must be an integer (a number or a decimal string)");
+	return v;
 }
 
 /* enums: integers, or their names as the Collector also accepts */
-static unsigned jenum(struct jctx *c, const json_t *obj, const char *key,
-		      const char *const *names, unsigned n_names)
+static unsigned read_enum(struct jctx *c, const char *field, const char *const *names,
+			  unsigned n_names)
 {
-	json_t *v = jget(obj, key, NULL);
-	if (!v)
+	if (absent(c))
 		return 0;
-	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < 256)
-		return (unsigned)json_integer_value(v);
-	for (unsigned i = 0; json_is_string(v) && i < n_names; i++)
-		if (!strcmp(json_string_value(v), names[i]))
-			return i;
-	jfail(c, key, "must be an enum number");
+	if (tm_jr_peek(&c->jr) == TM_JR_STRING) {
+		struct tm_str s = tm_jr_string(&c->jr);
+		for (unsigned i = 0; i < n_names; i++)
+			if (tm_jr_key_is(s, names[i], NULL))
+				return i;
+	} else if (tm_jr_peek(&c->jr) == TM_JR_NUMBER) {
+		uint64_t v;
+		if (!parse_integer(tm_jr_number(&c->jr), 0, &v) && v < 256)
+			return (unsigned)v;
+	} else {
+		tm_jr_skip(&c->jr);
+	}
+	type_error(c, field, "must be an enum number");
 	return 0;
 }
 
-static void jhex(struct jctx *c, const json_t *obj, const char *camel, const char *snake,
-		 uint8_t *out, size_t out_len, int *present)
+static int read_hex(struct jctx *c, const char *field, uint8_t *out, size_t out_len)
 {
-	struct tm_str s = jstr(c, obj, camel, snake);
-	*present = s.len > 0;
+	struct tm_str s = read_str(c, field);
 	memset(out, 0, out_len);
 	if (s.len && tm_ingest_hex_id(s.ptr, s.len, out, out_len) < 0)
-		jfail(c, camel, out_len == TM_TRACE_ID_LEN ? "must be 32 hex digits"
+		type_error(c, field, out_len == TM_TRACE_ID_LEN ? "must be 32 hex digits"
 							   : "must be 16 hex digits");
-}
-
-static const json_t *jarray(struct jctx *c, const json_t *obj, const char *camel,
-			    const char *snake)
-{
-	json_t *v = jget(obj, camel, snake);
-	if (v && !json_is_array(v)) {
-		jfail(c, camel, "must be an array");
-		return NULL;
-	}
-	return v;
-}
-
-static const json_t *jobject(struct jctx *c, const json_t *obj, const char *camel,
-			     const char *snake)
-{
-	json_t *v = jget(obj, camel, snake);
-	if (v && !json_is_object(v)) {
-		jfail(c, camel, "must be an object");
-		return NULL;
-	}
-	return v;
+	return s.len > 0;
 }
 
 /*---- attribute values ----*/
@@ -161,24 +176,22 @@ static int base64_value(char ch)
 }
 
 /* standard or URL-safe base64, padded or not */
-static struct tm_str jbytes(struct jctx *c, const json_t *v)
+static struct tm_str read_bytes(struct jctx *c)
 {
-	struct tm_str out = { "", 0 };
-	if (!json_is_string(v)) {
-		jfail(c, "bytesValue", "must be a base64 string");
+	struct tm_str s = read_str(c, "bytesValue"), out = { "", 0 };
+	while (s.len && s.ptr[s.len - 1] == '=')
+		s.len--;
+	unsigned char *p = tm_arena_alloc(c->jr.arena, s.len * 3 / 4 + 1);
+	if (!p) {
+		c->jr.err = c->jr.err ? c->jr.err : -ENOMEM;
 		return out;
 	}
-	const char *s = json_string_value(v);
-	size_t len = json_string_length(v);
-	while (len && s[len - 1] == '=')
-		len--;
-	unsigned char *p = jalloc(c, len * 3 / 4 + 1, 1);
 	uint32_t acc = 0;
 	int bits = 0;
-	for (size_t i = 0; p && i < len; i++) {
-		int d = base64_value(s[i]);
+	for (size_t i = 0; i < s.len; i++) {
+		int d = base64_value(s.ptr[i]);
 		if (d < 0) {
-			jfail(c, "bytesValue", "is not base64");
+			type_error(c, "bytesValue", "is not base64");
 			return out;
 		}
 		acc = acc << 6 | (uint32_t)d;
@@ -192,139 +205,250 @@ static struct tm_str jbytes(struct jctx *c, const json_t *v)
 	return out;
 }
 
-static double jdouble(struct jctx *c, const json_t *v)
+static double read_double(struct jctx *c)
 {
-	if (json_is_number(v))
-		return json_number_value(v);
-	const char *s = json_is_string(v) ? json_string_value(v) : "";
-	if (!strcmp(s, "NaN"))
+	if (tm_jr_peek(&c->jr) == TM_JR_NUMBER) {
+		struct tm_str t = tm_jr_number(&c->jr);
+		char buf[64];
+		size_t n = t.len < sizeof(buf) - 1 ? t.len : sizeof(buf) - 1;
+		memcpy(buf, t.ptr, n);
+		buf[n] = '\0';
+		return strtod(buf, NULL);
+	}
+	struct tm_str s = read_str(c, "doubleValue");
+	if (tm_jr_key_is(s, "NaN", NULL))
 		return NAN;
-	if (!strcmp(s, "Infinity"))
+	if (tm_jr_key_is(s, "Infinity", NULL))
 		return INFINITY;
-	if (!strcmp(s, "-Infinity"))
+	if (tm_jr_key_is(s, "-Infinity", NULL))
 		return -INFINITY;
-	jfail(c, "doubleValue", "must be a number");
+	type_error(c, "doubleValue", "must be a number");
 	return 0;
 }
 
-static void read_attrs(struct jctx *c, const json_t *list, struct tm_attrs *out, int depth);
+static int begin_object(struct jctx *c, const char *field)
+{
+	if (absent(c))
+		return 0;
+	if (tm_jr_peek(&c->jr) != TM_JR_OBJECT) {
+		type_error(c, field, "must be an object");
+		return 0;
+	}
+	tm_jr_object(&c->jr);
+	return 1;
+}
 
-static void read_value(struct jctx *c, const json_t *v, struct tm_value *out, int depth)
+static int begin_array(struct jctx *c, const char *field)
+{
+	if (absent(c))
+		return 0;
+	if (tm_jr_peek(&c->jr) != TM_JR_ARRAY) {
+		type_error(c, field, "must be an array");
+		return 0;
+	}
+	tm_jr_array(&c->jr);
+	return 1;
+}
+
+static void read_attrs(struct jctx *c, const char *field, struct tm_attrs *out, int depth);
+static void read_value_at(struct jctx *c, struct tm_value *out, int depth);
+
+static void read_array_value(struct jctx *c, struct tm_value *out, int depth)
+{
+	struct tm_str key;
+	size_t cap = 0;
+	out->type = TM_VAL_ARRAY;
+	if (!begin_object(c, "arrayValue"))
+		return;
+	while (tm_jr_next_key(&c->jr, &key)) {
+		if (!tm_jr_key_is(key, "values", NULL)) {
+			tm_jr_skip(&c->jr);
+			continue;
+		}
+		if (!begin_array(c, "values"))
+			continue;
+		while (tm_jr_next_item(&c->jr)) {
+			struct tm_value *items = grow(c, out->u.array.items, out->u.array.n, &cap,
+						      sizeof(*items));
+			if (!items)
+				return;
+			out->u.array.items = items;
+			read_value_at(c, &items[out->u.array.n++], depth + 1);
+		}
+	}
+}
+
+static void read_kvlist_value(struct jctx *c, struct tm_value *out, int depth)
+{
+	struct tm_str key;
+	struct tm_attrs kv = { 0 };
+	out->type = TM_VAL_KVLIST;
+	if (!begin_object(c, "kvlistValue"))
+		return;
+	while (tm_jr_next_key(&c->jr, &key)) {
+		if (tm_jr_key_is(key, "values", NULL))
+			read_attrs(c, "values", &kv, depth + 1);
+		else
+			tm_jr_skip(&c->jr);
+	}
+	out->u.kvlist.items = kv.items;
+	out->u.kvlist.n = kv.n;
+}
+
+/* an AnyValue object; the last member of the oneof wins */
+static void read_value_at(struct jctx *c, struct tm_value *out, int depth)
 {
 	memset(out, 0, sizeof(*out));
-	if (!v)
-		return;   /* absent: an empty value */
-	if (!json_is_object(v)) {
-		jfail(c, "value", "must be an AnyValue object");
-		return;
-	}
 	if (depth > MAX_VALUE_DEPTH) {
-		jfail(c, "value", "nested deeper than 32 levels");
+		type_error(c, "value", "nested deeper than 32 levels");
 		return;
 	}
-	json_t *x;
-	if ((x = jget(v, "stringValue", "string_value"))) {
-		out->type = TM_VAL_STRING;
-		out->u.str = jstr(c, v, "stringValue", "string_value");
-	} else if ((x = jget(v, "boolValue", "bool_value"))) {
-		out->type = TM_VAL_BOOL;
-		if (!json_is_boolean(x))
-			jfail(c, "boolValue", "must be true or false");
-		out->u.boolean = json_is_true(x);
-	} else if ((x = jget(v, "intValue", "int_value"))) {
-		out->type = TM_VAL_INT;
-		out->u.integer = (int64_t)juint(c, v, "intValue", "int_value", 1);
-	} else if ((x = jget(v, "doubleValue", "double_value"))) {
-		out->type = TM_VAL_DOUBLE;
-		out->u.dbl = jdouble(c, x);
-	} else if ((x = jget(v, "bytesValue", "bytes_value"))) {
-		out->type = TM_VAL_BYTES;
-		out->u.str = jbytes(c, x);
-	} else if ((x = jget(v, "arrayValue", "array_value"))) {
-		const json_t *vals = json_is_object(x) ? jarray(c, x, "values", NULL) : NULL;
-		size_t n = vals ? json_array_size(vals) : 0;
-		out->type = TM_VAL_ARRAY;
-		out->u.array.items = jalloc(c, n, sizeof(struct tm_value));
-		out->u.array.n = out->u.array.items ? n : 0;
-		for (size_t i = 0; i < out->u.array.n && !c->err; i++)
-			read_value(c, json_array_get(vals, i), &out->u.array.items[i], depth + 1);
-	} else if ((x = jget(v, "kvlistValue", "kvlist_value"))) {
-		struct tm_attrs kv = { 0 };
-		read_attrs(c, json_is_object(x) ? jarray(c, x, "values", NULL) : NULL, &kv, depth + 1);
-		out->type = TM_VAL_KVLIST;
-		out->u.kvlist.items = kv.items;
-		out->u.kvlist.n = kv.n;
-	}
-}
-
-static void read_attrs(struct jctx *c, const json_t *list, struct tm_attrs *out, int depth)
-{
-	size_t n = list ? json_array_size(list) : 0;
-	out->items = jalloc(c, n, sizeof(struct tm_attr));
-	out->n = out->items ? n : 0;
-	for (size_t i = 0; i < out->n && !c->err; i++) {
-		const json_t *kv = json_array_get(list, i);
-		if (!json_is_object(kv)) {
-			jfail(c, "attributes", "must hold KeyValue objects");
-			return;
+	struct tm_str key;
+	if (!begin_object(c, "value"))
+		return;   /* absent: an empty value */
+	while (tm_jr_next_key(&c->jr, &key)) {
+		if (tm_jr_key_is(key, "stringValue", "string_value")) {
+			out->type = TM_VAL_STRING;
+			out->u.str = read_str(c, "stringValue");
+		} else if (tm_jr_key_is(key, "boolValue", "bool_value")) {
+			out->type = TM_VAL_BOOL;
+			if (tm_jr_peek(&c->jr) == TM_JR_BOOL)
+				out->u.boolean = tm_jr_bool(&c->jr);
+			else
+				type_error(c, "boolValue", "must be true or false");
+		} else if (tm_jr_key_is(key, "intValue", "int_value")) {
+			out->type = TM_VAL_INT;
+			out->u.integer = (int64_t)read_int(c, "intValue", 1);
+		} else if (tm_jr_key_is(key, "doubleValue", "double_value")) {
+			out->type = TM_VAL_DOUBLE;
+			out->u.dbl = read_double(c);
+		} else if (tm_jr_key_is(key, "bytesValue", "bytes_value")) {
+			out->type = TM_VAL_BYTES;
+			out->u.str = read_bytes(c);
+		} else if (tm_jr_key_is(key, "arrayValue", "array_value")) {
+			memset(&out->u, 0, sizeof(out->u));
+			read_array_value(c, out, depth);
+		} else if (tm_jr_key_is(key, "kvlistValue", "kvlist_value")) {
+			memset(&out->u, 0, sizeof(out->u));
+			read_kvlist_value(c, out, depth);
+		} else {
+			tm_jr_skip(&c->jr);
 		}
-		out->items[i].key = jstr(c, kv, "key", NULL);
-		read_value(c, jget(kv, "value", NULL), &out->items[i].value, depth);
 	}
 }
 
-/* attributes plus droppedAttributesCount of any object that has both */
-static void read_attrs_of(struct jctx *c, const json_t *obj, struct tm_attrs *out)
+static void read_key_value(struct jctx *c, struct tm_attr *kv, int depth)
 {
-	read_attrs(c, jarray(c, obj, "attributes", NULL), out, 0);
-	out->dropped = (uint32_t)juint(c, obj, "droppedAttributesCount",
-				       "dropped_attributes_count", 0);
+	struct tm_str key;
+	memset(kv, 0, sizeof(*kv));
+	kv->key.ptr = "";
+	if (tm_jr_peek(&c->jr) != TM_JR_OBJECT) {
+		type_error(c, "attributes", "must hold KeyValue objects");
+		return;
+	}
+	tm_jr_object(&c->jr);
+	while (tm_jr_next_key(&c->jr, &key)) {
+		if (tm_jr_key_is(key, "key", NULL))
+			kv->key = read_str(c, "key");
+		else if (tm_jr_key_is(key, "value", NULL))
+			read_value_at(c, &kv->value, depth);
+		else
+			tm_jr_skip(&c->jr);
+	}
+}
+
+static void read_attrs(struct jctx *c, const char *field, struct tm_attrs *out, int depth)
+{
+	size_t cap = 0;
+	if (!begin_array(c, field))
+		return;
+	while (tm_jr_next_item(&c->jr)) {
+		struct tm_attr *items = grow(c, out->items, out->n, &cap, sizeof(*items));
+		if (!items)
+			return;
+		out->items = items;
+		read_key_value(c, &items[out->n++], depth);
+	}
+}
+
+/* the members every object with attributes has; 1 when key was one */
+static int read_attrs_member(struct jctx *c, struct tm_str key, struct tm_attrs *attrs)
+{
+	if (tm_jr_key_is(key, "attributes", NULL))
+		read_attrs(c, "attributes", attrs, 0);
+	else if (tm_jr_key_is(key, "droppedAttributesCount", "dropped_attributes_count"))
+		attrs->dropped = (uint32_t)read_int(c, "droppedAttributesCount", 0);
+	else
+		return 0;
+	return 1;
 }
 
 /*---- spans ----*/
 
-static void read_events(struct jctx *c, const json_t *span, struct tm_span *s)
+static void read_event(struct jctx *c, struct tm_event *e)
 {
-	const json_t *list = jarray(c, span, "events", NULL);
-	size_t n = list ? json_array_size(list) : 0;
-	s->events = jalloc(c, n, sizeof(*s->events));
-	s->n_events = s->events ? n : 0;
-	for (size_t i = 0; i < s->n_events && !c->err; i++) {
-		const json_t *e = json_array_get(list, i);
-		if (!json_is_object(e)) {
-			jfail(c, "events", "must hold objects");
-			return;
-		}
-		s->events[i].time_ns = juint(c, e, "timeUnixNano", "time_unix_nano", 0);
-		s->events[i].name = jstr(c, e, "name", NULL);
-		read_attrs_of(c, e, &s->events[i].attrs);
+	struct tm_str key;
+	memset(e, 0, sizeof(*e));
+	e->name.ptr = "";
+	if (!begin_object(c, "events"))
+		return;
+	while (tm_jr_next_key(&c->jr, &key)) {
+		if (tm_jr_key_is(key, "timeUnixNano", "time_unix_nano"))
+			e->time_ns = read_int(c, "timeUnixNano", 0);
+		else if (tm_jr_key_is(key, "name", NULL))
+			e->name = read_str(c, "name");
+		else if (!read_attrs_member(c, key, &e->attrs))
+			tm_jr_skip(&c->jr);
 	}
-	s->dropped_events = (uint32_t)juint(c, span, "droppedEventsCount",
-					    "dropped_events_count", 0);
 }
 
-static void read_links(struct jctx *c, const json_t *span, struct tm_span *s)
+static void read_link(struct jctx *c, struct tm_link *l)
 {
-	const json_t *list = jarray(c, span, "links", NULL);
-	size_t n = list ? json_array_size(list) : 0;
-	s->links = jalloc(c, n, sizeof(*s->links));
-	s->n_links = s->links ? n : 0;
-	for (size_t i = 0; i < s->n_links && !c->err; i++) {
-		const json_t *l = json_array_get(list, i);
-		struct tm_link *o = &s->links[i];
-		int present;
-		if (!json_is_object(l)) {
-			jfail(c, "links", "must hold objects");
-			return;
-		}
-		jhex(c, l, "traceId", "trace_id", o->trace_id, TM_TRACE_ID_LEN, &present);
-		jhex(c, l, "spanId", "span_id", o->span_id, TM_SPAN_ID_LEN, &present);
-		o->trace_state = jstr(c, l, "traceState", "trace_state");
-		o->flags = (uint32_t)juint(c, l, "flags", NULL, 0);
-		read_attrs_of(c, l, &o->attrs);
+	struct tm_str key;
+	memset(l, 0, sizeof(*l));
+	l->trace_state.ptr = "";
+	if (!begin_object(c, "links"))
+		return;
+	while (tm_jr_next_key(&c->jr, &key)) {
+		if (tm_jr_key_is(key, "traceId", "trace_id"))
+			read_hex(c, "traceId", l->trace_id, TM_TRACE_ID_LEN);
+		else if (tm_jr_key_is(key, "spanId", "span_id"))
+			read_hex(c, "spanId", l->span_id, TM_SPAN_ID_LEN);
+		else if (tm_jr_key_is(key, "traceState", "trace_state"))
+			l->trace_state = read_str(c, "traceState");
+		else if (tm_jr_key_is(key, "flags", NULL))
+			l->flags = (uint32_t)read_int(c, "flags", 0);
+		else if (!read_attrs_member(c, key, &l->attrs))
+			tm_jr_skip(&c->jr);
 	}
-	s->dropped_links = (uint32_t)juint(c, span, "droppedLinksCount",
-					   "dropped_links_count", 0);
+}
+
+static void read_events(struct jctx *c, struct tm_span *s)
+{
+	size_t cap = 0;
+	if (!begin_array(c, "events"))
+		return;
+	while (tm_jr_next_item(&c->jr)) {
+		struct tm_event *items = grow(c, s->events, s->n_events, &cap, sizeof(*items));
+		if (!items)
+			return;
+		s->events = items;
+		read_event(c, &items[s->n_events++]);
+	}
+}
+
+static void read_links(struct jctx *c, struct tm_span *s)
+{
+	size_t cap = 0;
+	if (!begin_array(c, "links"))
+		return;
+	while (tm_jr_next_item(&c->jr)) {
+		struct tm_link *items = grow(c, s->links, s->n_links, &cap, sizeof(*items));
+		if (!items)
+			return;
+		s->links = items;
+		read_link(c, &items[s->n_links++]);
+	}
 }
 
 static const char *const kind_names[] = {
@@ -335,31 +459,75 @@ static const char *const status_names[] = {
 	"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR",
 };
 
-/* reads one span; returns the reason it must be rejected, or NULL */
-static const char *read_span(struct jctx *c, const json_t *j, struct tm_span *s)
+static void read_status(struct jctx *c, struct tm_span *s)
 {
-	int has_trace, has_span;
+	struct tm_str key;
+	if (!begin_object(c, "status"))
+		return;
+	while (tm_jr_next_key(&c->jr, &key)) {
+		if (tm_jr_key_is(key, "code", NULL))
+			s->status_code = (uint8_t)read_enum(c, "status.code", status_names, 3);
+		else if (tm_jr_key_is(key, "message", NULL))
+			s->status_message = read_str(c, "status.message");
+		else
+			tm_jr_skip(&c->jr);
+	}
+}
+
+/* one member of a span; 0 when the key is not one of Span's */
+static int read_span_member(struct jctx *c, struct tm_str key, struct tm_span *s,
+			    int *has_trace, int *has_span)
+{
+	if (tm_jr_key_is(key, "traceId", "trace_id"))
+		*has_trace = read_hex(c, "traceId", s->trace_id, TM_TRACE_ID_LEN);
+	else if (tm_jr_key_is(key, "spanId", "span_id"))
+		*has_span = read_hex(c, "spanId", s->span_id, TM_SPAN_ID_LEN);
+	else if (tm_jr_key_is(key, "parentSpanId", "parent_span_id"))
+		s->has_parent = read_hex(c, "parentSpanId", s->parent_span_id, TM_SPAN_ID_LEN);
+	else if (tm_jr_key_is(key, "traceState", "trace_state"))
+		s->trace_state = read_str(c, "traceState");
+	else if (tm_jr_key_is(key, "name", NULL))
+		s->name = read_str(c, "name");
+	else if (tm_jr_key_is(key, "kind", NULL))
+		s->kind = (uint8_t)read_enum(c, "kind", kind_names, 6);
+	else if (tm_jr_key_is(key, "flags", NULL))
+		s->flags = (uint32_t)read_int(c, "flags", 0);
+	else if (tm_jr_key_is(key, "startTimeUnixNano", "start_time_unix_nano"))
+		s->start_ns = read_int(c, "startTimeUnixNano", 0);
+	else if (tm_jr_key_is(key, "endTimeUnixNano", "end_time_unix_nano"))
+		s->end_ns = read_int(c, "endTimeUnixNano", 0);
+	else if (tm_jr_key_is(key, "events", NULL))
+		read_events(c, s);
+	else if (tm_jr_key_is(key, "droppedEventsCount", "dropped_events_count"))
+		s->dropped_events = (uint32_t)read_int(c, "droppedEventsCount", 0);
+	else if (tm_jr_key_is(key, "links", NULL))
+		read_links(c, s);
+	else if (tm_jr_key_is(key, "droppedLinksCount", "dropped_links_count"))
+		s->dropped_links = (uint32_t)read_int(c, "droppedLinksCount", 0);
+	else if (tm_jr_key_is(key, "status", NULL))
+		read_status(c, s);
+	else
+		return read_attrs_member(c, key, &s->attrs);
+	return 1;
+}
+
+/* reads one span; the reason it must be rejected, or NULL */
+static const char *read_span(struct jctx *c, struct tm_span *s)
+{
+	struct tm_str key;
+	int has_trace = 0, has_span = 0;
 	memset(s, 0, sizeof(*s));
-	jhex(c, j, "traceId", "trace_id", s->trace_id, TM_TRACE_ID_LEN, &has_trace);
-	jhex(c, j, "spanId", "span_id", s->span_id, TM_SPAN_ID_LEN, &has_span);
-	jhex(c, j, "parentSpanId", "parent_span_id", s->parent_span_id, TM_SPAN_ID_LEN,
-	     &s->has_parent);
+	s->name.ptr = s->trace_state.ptr = s->status_message.ptr = "";
+	if (tm_jr_peek(&c->jr) != TM_JR_OBJECT) {
+		type_error(c, "", "must be an object");
+		return NULL;
+	}
+	tm_jr_object(&c->jr);
+	while (tm_jr_next_key(&c->jr, &key))
+		if (!read_span_member(c, key, s, &has_trace, &has_span))
+			tm_jr_skip(&c->jr);
 	if (s->has_parent && tm_id_is_zero(s->parent_span_id, TM_SPAN_ID_LEN))
 		s->has_parent = 0;
-	s->trace_state = jstr(c, j, "traceState", "trace_state");
-	s->name = jstr(c, j, "name", NULL);
-	s->kind = (uint8_t)jenum(c, j, "kind", kind_names, 6);
-	s->flags = (uint32_t)juint(c, j, "flags", NULL, 0);
-	s->start_ns = juint(c, j, "startTimeUnixNano", "start_time_unix_nano", 0);
-	s->end_ns = juint(c, j, "endTimeUnixNano", "end_time_unix_nano", 0);
-	read_attrs_of(c, j, &s->attrs);
-	read_events(c, j, s);
-	read_links(c, j, s);
-	const json_t *status = jobject(c, j, "status", NULL);
-	if (status) {
-		s->status_code = (uint8_t)jenum(c, status, "code", status_names, 3);
-		s->status_message = jstr(c, status, "message", NULL);
-	}
 	if (!has_trace || tm_id_is_zero(s->trace_id, TM_TRACE_ID_LEN))
 		return "traceId must be 16 non-zero bytes";
 	if (!has_span || tm_id_is_zero(s->span_id, TM_SPAN_ID_LEN))
@@ -369,76 +537,167 @@ static const char *read_span(struct jctx *c, const json_t *j, struct tm_span *s)
 
 /*---- the request ----*/
 
-static int add_scope_spans(struct jctx *c, struct tm_batch *batch, const json_t *ss,
-			   uint32_t res_index, size_t rs_i, size_t ss_i)
+/* a ScopeSpans or a ResourceSpans read whole: its keys come in any order */
+struct scope_spans {
+	struct tm_scope scope;
+	struct tm_span *spans;
+	size_t n_spans, cap_spans;
+};
+
+struct resource_spans {
+	struct tm_resource resource;
+	struct scope_spans *scopes;
+	size_t n_scopes, cap_scopes;
+};
+
+static void read_scope(struct jctx *c, struct tm_scope *scope)
 {
-	struct tm_scope scope = { 0 };
-	const json_t *sj = jobject(c, ss, "scope", NULL);
-	if (!sj)   /* the pre-2022 name of the same thing */
-		sj = jobject(c, ss, "instrumentationLibrary", "instrumentation_library");
-	if (sj) {
-		scope.name = jstr(c, sj, "name", NULL);
-		scope.version = jstr(c, sj, "version", NULL);
-		read_attrs_of(c, sj, &scope.attrs);
+	struct tm_str key;
+	if (!begin_object(c, "scope"))
+		return;
+	while (tm_jr_next_key(&c->jr, &key)) {
+		if (tm_jr_key_is(key, "name", NULL))
+			scope->name = read_str(c, "scope.name");
+		else if (tm_jr_key_is(key, "version", NULL))
+			scope->version = read_str(c, "scope.version");
+		else if (!read_attrs_member(c, key, &scope->attrs))
+			tm_jr_skip(&c->jr);
 	}
-	scope.schema_url = jstr(c, ss, "schemaUrl", "schema_url");
-	if (c->err)
-		return c->err;
-	uint32_t scope_index;
-	int rc = tm_batch_add_scope(batch, &scope, &scope_index);
-	const json_t *spans = jarray(c, ss, "spans", NULL);
-	for (size_t i = 0; !rc && !c->err && spans && i < json_array_size(spans); i++) {
-		const json_t *j = json_array_get(spans, i);
-		snprintf(c->where, sizeof(c->where), "resourceSpans[%zu].scopeSpans[%zu].spans[%zu]",
-			 rs_i, ss_i, i);
-		if (!json_is_object(j)) {
-			jfail(c, "", "must be an object");
-			return c->err;
-		}
-		struct tm_span span;
-		const char *why = read_span(c, j, &span);
-		if (c->err)
-			break;
-		if (why) {
-			tm_ingest_reject(c->report, "%s (%s)", why, c->where);
-			continue;
-		}
-		rc = tm_batch_add_span(batch, &span, res_index, scope_index);
-		c->report->accepted++;
-	}
-	return c->err ? c->err : rc;
 }
 
-static int add_resource_spans(struct jctx *c, struct tm_batch *batch, const json_t *rs,
-			      size_t rs_i)
+static void read_spans(struct jctx *c, struct scope_spans *ss)
 {
-	snprintf(c->where, sizeof(c->where), "resourceSpans[%zu]", rs_i);
-	if (!json_is_object(rs)) {
-		jfail(c, "", "must be an object");
-		return c->err;
-	}
-	struct tm_resource res = { 0 };
-	const json_t *rj = jobject(c, rs, "resource", NULL);
-	if (rj)
-		read_attrs_of(c, rj, &res.attrs);
-	res.schema_url = jstr(c, rs, "schemaUrl", "schema_url");
-	if (c->err)
-		return c->err;
-	uint32_t res_index;
-	int rc = tm_batch_add_resource(batch, &res, &res_index);
-	const json_t *list = jarray(c, rs, "scopeSpans", "scope_spans");
-	if (!list)
-		list = jarray(c, rs, "instrumentationLibrarySpans", "instrumentation_library_spans");
-	for (size_t i = 0; !rc && !c->err && list && i < json_array_size(list); i++) {
-		const json_t *ss = json_array_get(list, i);
-		snprintf(c->where, sizeof(c->where), "resourceSpans[%zu].scopeSpans[%zu]", rs_i, i);
-		if (!json_is_object(ss)) {
-			jfail(c, "", "must be an object");
-			return c->err;
+	if (!begin_array(c, "spans"))
+		return;
+	c->level = 3;
+	for (c->sp = 0; tm_jr_next_item(&c->jr); c->sp++) {
+		struct tm_span span;
+		const char *why = read_span(c, &span);
+		if (c->jr.err)
+			return;
+		if (why) {
+			tm_ingest_reject(c->report, "%s (resourceSpans[%zu].scopeSpans[%zu].spans[%zu])",
+					 why, c->rs, c->ss, c->sp);
+			continue;
 		}
-		rc = add_scope_spans(c, batch, ss, res_index, rs_i, i);
+		ss->spans = grow(c, ss->spans, ss->n_spans, &ss->cap_spans, sizeof(span));
+		if (!ss->spans)
+			return;
+		ss->spans[ss->n_spans++] = span;
 	}
-	return c->err ? c->err : rc;
+	c->level = 2;
+}
+
+static void read_scope_spans(struct jctx *c, struct scope_spans *ss)
+{
+	struct tm_str key;
+	memset(ss, 0, sizeof(*ss));
+	ss->scope.name.ptr = ss->scope.version.ptr = ss->scope.schema_url.ptr = "";
+	if (!begin_object(c, "scopeSpans"))
+		return;
+	while (tm_jr_next_key(&c->jr, &key)) {
+		if (tm_jr_key_is(key, "scope", NULL) ||
+		    /* the pre-2022 name of the same thing */
+		    tm_jr_key_is(key, "instrumentationLibrary", "instrumentation_library"))
+			read_scope(c, &ss->scope);
+		else if (tm_jr_key_is(key, "spans", NULL))
+			read_spans(c, ss);
+		else if (tm_jr_key_is(key, "schemaUrl", "schema_url"))
+			ss->scope.schema_url = read_str(c, "schemaUrl");
+		else
+			tm_jr_skip(&c->jr);
+	}
+}
+
+static void read_resource(struct jctx *c, struct tm_resource *res)
+{
+	struct tm_str key;
+	if (!begin_object(c, "resource"))
+		return;
+	while (tm_jr_next_key(&c->jr, &key))
+		if (!read_attrs_member(c, key, &res->attrs))
+			tm_jr_skip(&c->jr);
+}
+
+static void read_scope_spans_list(struct jctx *c, struct resource_spans *rs)
+{
+	if (!begin_array(c, "scopeSpans"))
+		return;
+	c->level = 2;
+	for (c->ss = 0; tm_jr_next_item(&c->jr); c->ss++) {
+		rs->scopes = grow(c, rs->scopes, rs->n_scopes, &rs->cap_scopes, sizeof(*rs->scopes));
+		if (!rs->scopes)
+			return;
+		read_scope_spans(c, &rs->scopes[rs->n_scopes++]);
+	}
+	c->level = 1;
+}
+
+static void read_resource_spans(struct jctx *c, struct resource_spans *rs)
+{
+	struct tm_str key;
+	memset(rs, 0, sizeof(*rs));
+	rs->resource.schema_url.ptr = "";
+	if (!begin_object(c, "resourceSpans"))
+		return;
+	while (tm_jr_next_key(&c->jr, &key)) {
+		if (tm_jr_key_is(key, "resource", NULL))
+			read_resource(c, &rs->resource);
+		else if (tm_jr_key_is(key, "scopeSpans", "scope_spans") ||
+			 tm_jr_key_is(key, "instrumentationLibrarySpans",
+				      "instrumentation_library_spans"))
+			read_scope_spans_list(c, rs);
+		else if (tm_jr_key_is(key, "schemaUrl", "schema_url"))
+			rs->resource.schema_url = read_str(c, "schemaUrl");
+		else
+			tm_jr_skip(&c->jr);
+	}
+}
+
+static int add_resource_spans(struct jctx *c, struct tm_batch *batch,
+			      const struct resource_spans *rs)
+{
+	uint32_t res_index, scope_index;
+	int rc = tm_batch_add_resource(batch, &rs->resource, &res_index);
+	for (size_t i = 0; !rc && i < rs->n_scopes; i++) {
+		const struct scope_spans *ss = &rs->scopes[i];
+		rc = tm_batch_add_scope(batch, &ss->scope, &scope_index);
+		for (size_t j = 0; !rc && j < ss->n_spans; j++) {
+			rc = tm_batch_add_span(batch, &ss->spans[j], res_index, scope_index);
+			c->report->accepted += !rc;
+		}
+	}
+	return rc;
+}
+
+static int read_request(struct jctx *c, struct tm_batch *batch)
+{
+	struct tm_str key;
+	if (tm_jr_peek(&c->jr) != TM_JR_OBJECT) {
+		if (!c->jr.err)
+			tm_jr_fail(&c->jr, "request must be an ExportTraceServiceRequest object");
+		return 0;
+	}
+	tm_jr_object(&c->jr);
+	int rc = 0;
+	while (!rc && tm_jr_next_key(&c->jr, &key)) {
+		if (!tm_jr_key_is(key, "resourceSpans", "resource_spans")) {
+			tm_jr_skip(&c->jr);
+			continue;
+		}
+		if (!begin_array(c, "resourceSpans"))
+			continue;
+		c->level = 1;
+		for (c->rs = 0; !rc && tm_jr_next_item(&c->jr); c->rs++) {
+			struct resource_spans rs;
+			read_resource_spans(c, &rs);
+			if (!c->jr.err)
+				rc = add_resource_spans(c, batch, &rs);
+		}
+		c->level = 0;
+	}
+	tm_jr_finish(&c->jr);
+	return rc;
 }
 
 static int too_big(const struct tm_arena *arena, struct tm_ingest_report *report)
@@ -456,28 +715,13 @@ int tm_ingest_otlp_json(const void *body, size_t len, struct tm_arena *arena,
 	tm_batch_init(batch, arena);
 	if (len == 0)
 		return 0;   /* an empty request, as in protobuf */
-	json_error_t jerr;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-	if (!root) {
-		snprintf(report->message, sizeof(report->message),
-			 "body is not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-			 jerr.column);
-		return -EBADMSG;
-	}
-	struct jctx c = { .arena = arena, .report = report };
-	snprintf(c.where, sizeof(c.where), "request");
-	int rc = 0;
-	if (!json_is_object(root)) {
-		jfail(&c, "", "must be an ExportTraceServiceRequest object");
-	} else {
-		const json_t *list = jarray(&c, root, "resourceSpans", "resource_spans");
-		for (size_t i = 0; !rc && !c.err && list && i < json_array_size(list); i++)
-			rc = add_resource_spans(&c, batch, json_array_get(list, i), i);
-	}
-	/* the batch encoded every string it keeps: the JSON tree can go */
-	json_decref(root);
+	struct jctx c = { .report = report };
+	tm_jr_init(&c.jr, body, len, arena);
+	int rc = read_request(&c, batch);
 	tm_batch_done(batch);
-	if (c.err)
-		rc = c.err;
+	if (c.jr.err == -EBADMSG)
+		snprintf(report->message, sizeof(report->message), "%s", c.jr.message);
+	if (c.jr.err)
+		rc = c.jr.err;
 	return rc == -ENOMEM && arena->hit_limit ? too_big(arena, report) : rc;
 }

@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CC=${CC:-clang}
 WORK=${FUZZ_WORK:-$(mktemp -d /tmp/tracemap-fuzz.XXXXXX)}
-TARGETS=${FUZZ_TARGETS:-"otlp_proto span_record gzip"}
+TARGETS=${FUZZ_TARGETS:-"otlp_proto otlp_json span_record gzip"}
 
 mkdir -p "$WORK/gen"
 protoc-c --proto_path="$ROOT/server/proto" --c_out="$WORK/gen" \
@@ -31,6 +31,7 @@ STORAGE="$ROOT/storage/arena.c $ROOT/storage/span_codec.c $ROOT/storage/batch.c"
 sources() {
 	case $1 in
 	otlp_proto)  echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_otlp.c $ROOT/server/otlp_wire.c $WORK/gen/*.pb-c.c" ;;
+	otlp_json)   echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_otlp_json.c $ROOT/server/json_reader.c" ;;
 	span_record) echo "$STORAGE" ;;
 	gzip)        echo "$STORAGE $ROOT/server/gzip.c" ;;
 	*)           echo "run.sh: unknown target $1" >&2; exit 2 ;;
