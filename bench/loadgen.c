@@ -1,10 +1,12 @@
-/* loadgen.c - OTLP/HTTP protobuf load generator for tracemap.
+/* loadgen.c - HTTP load generator for tracemap's span ingest.
  *
- * Sends ExportTraceServiceRequest batches (POST /v1/traces) over N
- * persistent HTTP/1.1 connections, one blocking thread per connection.
+ * Sends batches of spans over N persistent HTTP/1.1 connections, one
+ * blocking thread per connection, in one of three formats: OTLP protobuf or
+ * OTLP/JSON (POST /v1/traces), or Zipkin v2 JSON (POST /api/v2/spans).
  * Bodies come from templates generated once (otlpgen.c); request number t
  * sends template t % n patched for round t / n, so every request carries
- * fresh IDs while the pieces of one trace keep one trace ID.
+ * fresh IDs while the pieces of one trace keep one trace ID.  The same seed
+ * gives the same spans in every format.
  *
  * Prints one "name value" line per result on stdout; progress and the first
  * failure of each kind go to stderr.  Exit 0 when no request failed. */
@@ -12,26 +14,20 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef HAVE_ZLIB
 #include <zlib.h>
 #endif
 
+#include "httpc.h"
 #include "otlpgen.h"
 
 #define DEFAULT_TEMPLATE_SPANS 100000
@@ -40,16 +36,14 @@
 #define RETRY_WAIT_CAP_MS 1000   /* Retry-After is capped for benchmarking */
 #define RETRY_WAIT_DEFAULT_MS 100
 #define IO_TIMEOUT_S 120
-#define RBUF_BYTES 16384
 #define KEEP_BODY_BYTES 1024     /* response body bytes kept for messages */
 #define ROUND_RING 256
 
 /*---- options ----*/
 
 struct options {
-	char host[256];
-	char port[16];
-	char path[256];
+	struct httpc_target target;  /* resolved by main() */
+	enum otlpgen_format format;
 	int connections;
 	double duration_s;           /* 0 = not given */
 	uint64_t requests;           /* 0 = not given */
@@ -76,8 +70,6 @@ struct round_slot {
 struct run {
 	const struct options *opt;
 	struct otlpgen_set set;
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
 	uint64_t base_time_ns;       /* CLOCK_REALTIME the templates start at */
 	uint64_t start_mono_ns;
 	uint64_t deadline_mono_ns;   /* 0 = none */
@@ -86,6 +78,7 @@ struct run {
 	atomic_uint_fast64_t spans_sent, spans_acked, spans_rejected;
 	atomic_uint_fast64_t requests_ok, requests_failed, requests_retried;
 	atomic_uint_fast64_t reconnects, bytes_sent;
+	atomic_uint_fast64_t body_bytes;   /* of every request started, once */
 	atomic_int workers_running;
 
 	pthread_mutex_t lock;        /* guards everything below */
@@ -98,9 +91,7 @@ struct run {
 struct worker {
 	struct run *run;
 	pthread_t thread;
-	int fd;
-	unsigned char rbuf[RBUF_BYTES];
-	size_t rpos, rlen;
+	struct httpc_conn conn;
 	unsigned char *body;         /* patched copy of the current template */
 	size_t body_cap;
 	const unsigned char *send_body;
@@ -110,18 +101,18 @@ struct worker {
 	unsigned char *zbody;
 	size_t zbody_cap;
 #endif
-	uint32_t *latency_us;        /* one per acknowledged request */
-	size_t n_latency, cap_latency;
+	struct httpc_latency latency;  /* one per acknowledged request */
 };
 
-struct response {
-	int status;
-	int64_t content_length;      /* -1 = absent */
-	int is_chunked;
-	int is_close;
-	int retry_after_s;           /* -1 = absent */
-	unsigned char body[KEEP_BODY_BYTES];
-	size_t body_len;             /* bytes kept in body */
+/* how each format travels over HTTP */
+static const struct {
+	const char *path;
+	const char *content_type;
+	const char *file_ext;        /* of --dump-batches files */
+} formats[] = {
+	[OTLPGEN_OTLP_PROTO] = { "/v1/traces", "application/x-protobuf", "pb" },
+	[OTLPGEN_OTLP_JSON] = { "/v1/traces", "application/json", "json" },
+	[OTLPGEN_ZIPKIN_JSON] = { "/api/v2/spans", "application/json", "json" },
 };
 
 static atomic_int stop_requested;
@@ -198,17 +189,23 @@ static int rpc_status_message(const unsigned char *p, size_t len, char *out, siz
 	return -1;
 }
 
-static void describe_body(const struct response *r, char *out, size_t size)
+/* the message of an error answer: google.rpc.Status.message for protobuf,
+ * else the printable bytes of the body (JSON or plain text). */
+static void describe_body(const struct options *opt, const struct httpc_response *r,
+			  char *out, size_t size)
 {
 	size_t n = 0;
 
-	if (rpc_status_message(r->body, r->body_len, out, size) == 0 && out[0])
+	if (opt->format == OTLPGEN_OTLP_PROTO &&
+	    rpc_status_message(r->body, r->body_len, out, size) == 0 && out[0])
 		return;
 	for (size_t i = 0; i < r->body_len && n + 1 < size; i++) {
 		unsigned char c = r->body[i];
 
 		out[n++] = (c >= 0x20 && c < 0x7F) ? (char)c : '.';
 	}
+	while (n > 0 && (r->body[n - 1] == '\n' || r->body[n - 1] == '\r' || r->body[n - 1] == ' '))
+		n--;   /* a text answer's final newline */
 	out[n] = 0;
 }
 
@@ -228,248 +225,24 @@ static void report_failure_once(struct run *run, int status, const char *what)
 			"are only counted)\n", what);
 }
 
-/*---- HTTP/1.1 client ----*/
+/*---- preparing a request ----*/
 
-static void conn_close(struct worker *w)
-{
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = -1;
-	w->rpos = w->rlen = 0;
-}
-
-static int conn_open(struct worker *w)
-{
-	struct run *run = w->run;
-	struct timeval tv = { IO_TIMEOUT_S, 0 };
-	int one = 1;
-	int fd = socket(run->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&run->addr, run->addr_len) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	w->fd = fd;
-	w->rpos = w->rlen = 0;
-	return 0;
-}
-
-static int send_all(int fd, struct iovec *iov, int iovcnt)
-{
-	while (iovcnt > 0) {
-		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
-		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			iovcnt--;
-		}
-		if (iovcnt > 0) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
-	}
-	return 0;
-}
-
-static int send_request(struct worker *w)
+/* sends the prepared body and reads the whole response. */
+static int http_exchange(struct worker *w, struct httpc_response *r)
 {
 	const struct options *opt = w->run->opt;
-	char hdr[768];
-	struct iovec iov[2];
-	int n = snprintf(hdr, sizeof(hdr),
+	char head[768];
+	int n = snprintf(head, sizeof(head),
 			 "POST %s HTTP/1.1\r\nHost: %s:%s\r\n"
 			 "User-Agent: tracemap-loadgen/0.1\r\n"
-			 "Content-Type: application/x-protobuf\r\n%s"
+			 "Content-Type: %s\r\n%s"
 			 "Content-Length: %zu\r\n\r\n",
-			 opt->path, opt->host, opt->port,
+			 opt->target.path, opt->target.host, opt->target.port,
+			 formats[opt->format].content_type,
 			 opt->is_gzip ? "Content-Encoding: gzip\r\n" : "", w->send_len);
 
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = (size_t)n;
-	iov[1].iov_base = (void *)w->send_body;
-	iov[1].iov_len = w->send_len;
-	return send_all(w->fd, iov, 2);
+	return httpc_exchange(&w->conn, head, (size_t)n, w->send_body, w->send_len, r);
 }
-
-/* reads more bytes into rbuf; returns the count, 0 at EOF, or -errno. */
-static ssize_t rbuf_fill(struct worker *w)
-{
-	ssize_t n;
-
-	if (w->rpos == w->rlen) {
-		w->rpos = w->rlen = 0;
-	} else if (w->rpos > 0) {
-		memmove(w->rbuf, w->rbuf + w->rpos, w->rlen - w->rpos);
-		w->rlen -= w->rpos;
-		w->rpos = 0;
-	}
-	if (w->rlen == sizeof(w->rbuf))
-		return -EMSGSIZE;
-	do
-		n = recv(w->fd, w->rbuf + w->rlen, sizeof(w->rbuf) - w->rlen, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	w->rlen += (size_t)n;
-	return n;
-}
-
-/* returns a NUL-terminated line (CRLF cut off) from rbuf, or NULL. */
-static char *rbuf_line(struct worker *w, int *err)
-{
-	for (;;) {
-		unsigned char *start = w->rbuf + w->rpos;
-		unsigned char *crlf = memmem(start, w->rlen - w->rpos, "\r\n", 2);
-		ssize_t n;
-
-		if (crlf) {
-			*crlf = 0;
-			w->rpos = (size_t)(crlf + 2 - w->rbuf);
-			return (char *)start;
-		}
-		n = rbuf_fill(w);
-		if (n <= 0) {
-			*err = n < 0 ? (int)n : -ECONNRESET;
-			return NULL;
-		}
-	}
-}
-
-static void parse_header(char *line, struct response *r)
-{
-	char *colon = strchr(line, ':');
-	char *val;
-
-	if (!colon)
-		return;
-	*colon = 0;
-	for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
-		;
-	if (strcasecmp(line, "Content-Length") == 0)
-		r->content_length = strtoll(val, NULL, 10);
-	else if (strcasecmp(line, "Transfer-Encoding") == 0)
-		r->is_chunked = strcasestr(val, "chunked") != NULL;
-	else if (strcasecmp(line, "Connection") == 0)
-		r->is_close = strcasestr(val, "close") != NULL;
-	else if (strcasecmp(line, "Retry-After") == 0)
-		r->retry_after_s = (int)strtol(val, NULL, 10);
-}
-
-static int read_head(struct worker *w, struct response *r)
-{
-	int err = 0;
-	char *line = rbuf_line(w, &err);
-
-	if (!line)
-		return err;
-	if (strncmp(line, "HTTP/1.", 7) != 0 || strlen(line) < 12)
-		return -EPROTO;
-	r->status = atoi(line + 9);
-	if (line[7] == '0')
-		r->is_close = 1;   /* HTTP/1.0 without keep-alive */
-	while ((line = rbuf_line(w, &err)) && *line)
-		parse_header(line, r);
-	return line ? 0 : err;
-}
-
-/* reads n body bytes (or up to EOF when n < 0), keeping the first ones. */
-static int read_body_bytes(struct worker *w, struct response *r, int64_t n)
-{
-	while (n != 0) {
-		size_t avail = w->rlen - w->rpos;
-		size_t take;
-		ssize_t got;
-
-		if (avail == 0) {
-			got = rbuf_fill(w);
-			if (got == 0 && n < 0)
-				return 0;
-			if (got <= 0)
-				return got < 0 ? (int)got : -ECONNRESET;
-			continue;
-		}
-		take = (n < 0 || (uint64_t)n > avail) ? avail : (size_t)n;
-		if (r->body_len < sizeof(r->body)) {
-			size_t keep = sizeof(r->body) - r->body_len;
-
-			keep = keep < take ? keep : take;
-			memcpy(r->body + r->body_len, w->rbuf + w->rpos, keep);
-			r->body_len += keep;
-		}
-		w->rpos += take;
-		if (n > 0)
-			n -= (int64_t)take;
-	}
-	return 0;
-}
-
-static int read_chunked(struct worker *w, struct response *r)
-{
-	int err = 0;
-
-	for (;;) {
-		char *line = rbuf_line(w, &err);
-		int64_t size;
-
-		if (!line)
-			return err;
-		size = strtoll(line, NULL, 16);
-		if (size < 0)
-			return -EPROTO;
-		if (size == 0)
-			break;
-		err = read_body_bytes(w, r, size);
-		if (err < 0)
-			return err;
-		if (!(line = rbuf_line(w, &err)))
-			return err;
-	}
-	for (;;) {   /* trailers, up to the empty line */
-		char *line = rbuf_line(w, &err);
-
-		if (!line)
-			return err;
-		if (!*line)
-			return 0;
-	}
-}
-
-/* sends the prepared request and reads the whole response. */
-static int http_exchange(struct worker *w, struct response *r)
-{
-	int rc = send_request(w);
-
-	memset(r, 0, offsetof(struct response, body));
-	r->content_length = -1;
-	r->retry_after_s = -1;
-	r->body_len = 0;
-	if (rc < 0)
-		return rc;
-	rc = read_head(w, r);
-	if (rc < 0)
-		return rc;
-	if (r->is_chunked)
-		return read_chunked(w, r);
-	if (r->content_length >= 0)
-		return read_body_bytes(w, r, r->content_length);
-	r->is_close = 1;
-	return read_body_bytes(w, r, -1);
-}
-
-/*---- preparing a request ----*/
 
 /* the time shift of a round: how far the wall clock has moved since the
  * templates were made, fixed the first time anyone asks for that round. */
@@ -542,9 +315,26 @@ static const struct otlpgen_template *prepare_body(struct worker *w, uint64_t ti
 
 /*---- handling answers ----*/
 
-/* rejected_spans of an ExportTraceServiceResponse's partial_success. */
-static uint64_t rejected_spans(const struct response *r)
+/* rejectedSpans of an OTLP/JSON partialSuccess (a string or a number). */
+static uint64_t rejected_spans_json(const struct httpc_response *r)
 {
+	const char *p = strstr((const char *)r->body, "\"rejectedSpans\"");
+
+	if (!p)
+		return 0;
+	p += strlen("\"rejectedSpans\"");
+	p += strspn(p, " \t\r\n:\"");
+	return strtoull(p, NULL, 10);
+}
+
+/* rejected_spans of an ExportTraceServiceResponse's partial_success; a
+ * Zipkin answer has none. */
+static uint64_t rejected_spans(const struct options *opt, const struct httpc_response *r)
+{
+	if (opt->format == OTLPGEN_OTLP_JSON)
+		return rejected_spans_json(r);
+	if (opt->format != OTLPGEN_OTLP_PROTO)
+		return 0;
 	const unsigned char *p = r->body + 1, *end = r->body + r->body_len;
 
 	/* 0A len { 08 varint ... }: partial_success with rejected_spans first,
@@ -570,24 +360,19 @@ static uint64_t rejected_spans(const struct response *r)
 
 static void write_ids(struct worker *w, const struct otlpgen_template *t)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t line = OTLPGEN_TRACE_ID_LEN * 2 + 1 + OTLPGEN_SPAN_ID_LEN * 2 + 1;
 	char *out = xmalloc(line * t->n_spans);
 	char *o = out;
 
 	for (uint32_t i = 0; i < t->n_spans; i++) {
-		const unsigned char *tid = w->body + t->trace_id_off[i];
-		const unsigned char *sid = w->body + t->span_id_off[i];
+		char trace_hex[OTLPGEN_TRACE_ID_LEN * 2 + 1], span_hex[OTLPGEN_SPAN_ID_LEN * 2 + 1];
 
-		for (int k = 0; k < OTLPGEN_TRACE_ID_LEN; k++) {
-			*o++ = hex[tid[k] >> 4];
-			*o++ = hex[tid[k] & 15];
-		}
+		otlpgen_span_ids_hex(t, w->body, i, trace_hex, span_hex);
+		memcpy(o, trace_hex, OTLPGEN_TRACE_ID_LEN * 2);
+		o += OTLPGEN_TRACE_ID_LEN * 2;
 		*o++ = ' ';
-		for (int k = 0; k < OTLPGEN_SPAN_ID_LEN; k++) {
-			*o++ = hex[sid[k] >> 4];
-			*o++ = hex[sid[k] & 15];
-		}
+		memcpy(o, span_hex, OTLPGEN_SPAN_ID_LEN * 2);
+		o += OTLPGEN_SPAN_ID_LEN * 2;
 		*o++ = '\n';
 	}
 	pthread_mutex_lock(&w->run->lock);
@@ -597,10 +382,10 @@ static void write_ids(struct worker *w, const struct otlpgen_template *t)
 }
 
 static void on_success(struct worker *w, const struct otlpgen_template *t,
-		       const struct response *r, uint64_t latency_ns)
+		       const struct httpc_response *r, uint64_t latency_ns)
 {
 	struct run *run = w->run;
-	uint64_t rejected = rejected_spans(r);
+	uint64_t rejected = rejected_spans(run->opt, r);
 
 	if (rejected > t->n_spans)
 		rejected = t->n_spans;
@@ -610,13 +395,7 @@ static void on_success(struct worker *w, const struct otlpgen_template *t,
 	}
 	atomic_fetch_add(&run->spans_acked, t->n_spans - rejected);
 	atomic_fetch_add(&run->requests_ok, 1);
-	if (w->n_latency == w->cap_latency) {
-		w->cap_latency = w->cap_latency ? w->cap_latency * 2 : 4096;
-		w->latency_us = realloc(w->latency_us, w->cap_latency * sizeof(uint32_t));
-		if (!w->latency_us)
-			exit(2);
-	}
-	w->latency_us[w->n_latency++] = (uint32_t)(latency_ns / 1000);
+	httpc_latency_add(&w->latency, latency_ns);
 	if (run->ids_out)
 		write_ids(w, t);
 }
@@ -627,16 +406,16 @@ static void on_failure(struct worker *w, int status, const char *what)
 	report_failure_once(w->run, status, what);
 }
 
-static void on_bad_status(struct worker *w, const struct response *r)
+static void on_bad_status(struct worker *w, const struct httpc_response *r)
 {
 	char text[256], what[320];
 
-	describe_body(r, text, sizeof(text));
+	describe_body(w->run->opt, r, text, sizeof(text));
 	snprintf(what, sizeof(what), "HTTP %d: %s", r->status, text);
 	on_failure(w, r->status, what);
 }
 
-static unsigned retry_wait_ms(const struct response *r)
+static unsigned retry_wait_ms(const struct httpc_response *r)
 {
 	if (r->retry_after_s < 0)
 		return RETRY_WAIT_DEFAULT_MS;
@@ -650,13 +429,14 @@ static unsigned retry_wait_ms(const struct response *r)
 static void deliver(struct worker *w, const struct otlpgen_template *t)
 {
 	struct run *run = w->run;
-	struct response r;
+	struct httpc_response r;
 	int retries = 0, io_errors = 0;
 
 	atomic_fetch_add(&run->spans_sent, t->n_spans);
+	atomic_fetch_add(&run->body_bytes, w->send_len);
 	for (;;) {
 		uint64_t t0 = 0;
-		int rc = w->fd >= 0 ? 0 : conn_open(w);
+		int rc = httpc_conn_is_open(&w->conn) ? 0 : httpc_conn_open(&w->conn);
 
 		if (rc == 0) {
 			t0 = clock_ns(CLOCK_MONOTONIC);
@@ -665,7 +445,7 @@ static void deliver(struct worker *w, const struct otlpgen_template *t)
 		if (rc < 0) {
 			char what[128];
 
-			conn_close(w);
+			httpc_conn_close(&w->conn);
 			if (++io_errors >= MAX_IO_ERRORS || atomic_load(&stop_requested)) {
 				snprintf(what, sizeof(what), "connection: %s", strerror(-rc));
 				on_failure(w, 0, what);
@@ -679,7 +459,7 @@ static void deliver(struct worker *w, const struct otlpgen_template *t)
 		atomic_fetch_add(&run->bytes_sent, w->send_len);
 		io_errors = 0;
 		if (r.is_close)
-			conn_close(w);
+			httpc_conn_close(&w->conn);
 		if (r.status / 100 == 2) {
 			on_success(w, t, &r, clock_ns(CLOCK_MONOTONIC) - t0);
 			return;
@@ -714,7 +494,7 @@ static void *worker_main(void *arg)
 
 	while (next_ticket(w->run, &ticket))
 		deliver(w, prepare_body(w, ticket));
-	conn_close(w);
+	httpc_conn_close(&w->conn);
 	atomic_fetch_sub(&w->run->workers_running, 1);
 	return NULL;
 }
@@ -776,49 +556,27 @@ static void *sampler_main(void *arg)
 
 /*---- results ----*/
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double percentile_ms(const uint32_t *sorted, size_t n, double q)
-{
-	size_t i;
-
-	if (n == 0)
-		return 0;
-	i = (size_t)(q * (double)(n - 1) + 0.5);
-	return sorted[i] / 1000.0;
-}
-
 static void print_latency(struct worker *workers, int n_workers)
 {
-	size_t n = 0, k = 0;
-	uint32_t *all;
+	struct httpc_latency all = { 0 };
 
 	for (int i = 0; i < n_workers; i++)
-		n += workers[i].n_latency;
-	all = xmalloc((n ? n : 1) * sizeof(*all));
-	for (int i = 0; i < n_workers; i++) {
-		memcpy(all + k, workers[i].latency_us, workers[i].n_latency * sizeof(*all));
-		k += workers[i].n_latency;
-	}
-	qsort(all, n, sizeof(*all), cmp_u32);
-	printf("latency_p50_ms %.2f\n", percentile_ms(all, n, 0.50));
-	printf("latency_p99_ms %.2f\n", percentile_ms(all, n, 0.99));
-	printf("latency_max_ms %.2f\n", n ? all[n - 1] / 1000.0 : 0.0);
-	free(all);
+		httpc_latency_merge(&all, &workers[i].latency);
+	printf("latency_p50_ms %.2f\n", httpc_latency_ms(&all, 0.50));
+	printf("latency_p99_ms %.2f\n", httpc_latency_ms(&all, 0.99));
+	printf("latency_max_ms %.2f\n", httpc_latency_ms(&all, 1));
+	httpc_latency_clear(&all);
 }
 
 static void print_results(struct run *run, struct worker *workers, double elapsed_s,
 			  const struct rss_sampler *rss)
 {
 	uint64_t acked = atomic_load(&run->spans_acked);
+	uint64_t sent = atomic_load(&run->spans_sent);
 
 	printf("seed %" PRIu64 "\n", run->opt->seed);
-	printf("spans_sent %" PRIu64 "\n", (uint64_t)atomic_load(&run->spans_sent));
+	printf("format %s\n", otlpgen_format_name(run->opt->format));
+	printf("spans_sent %" PRIu64 "\n", sent);
 	printf("spans_acked %" PRIu64 "\n", acked);
 	printf("spans_rejected %" PRIu64 "\n", (uint64_t)atomic_load(&run->spans_rejected));
 	printf("requests_ok %" PRIu64 "\n", (uint64_t)atomic_load(&run->requests_ok));
@@ -826,6 +584,8 @@ static void print_results(struct run *run, struct worker *workers, double elapse
 	printf("requests_retried %" PRIu64 "\n", (uint64_t)atomic_load(&run->requests_retried));
 	printf("reconnects %" PRIu64 "\n", (uint64_t)atomic_load(&run->reconnects));
 	printf("bytes_sent %" PRIu64 "\n", (uint64_t)atomic_load(&run->bytes_sent));
+	printf("bytes_per_span %.0f\n",
+	       sent ? (double)atomic_load(&run->body_bytes) / (double)sent : 0.0);
 	printf("elapsed_s %.3f\n", elapsed_s);
 	printf("spans_per_s %.0f\n", elapsed_s > 0 ? (double)acked / elapsed_s : 0.0);
 	print_latency(workers, run->opt->connections);
@@ -838,36 +598,13 @@ static void print_results(struct run *run, struct worker *workers, double elapse
 
 /*---- options ----*/
 
-static int parse_url(const char *url, struct options *opt)
-{
-	const char *hostport = url, *slash, *colon;
-	size_t host_len;
-
-	if (strncmp(url, "http://", 7) == 0)
-		hostport = url + 7;
-	else if (strstr(url, "://"))
-		return -EINVAL;   /* no TLS here */
-	slash = strchr(hostport, '/');
-	if (!slash)
-		slash = hostport + strlen(hostport);
-	colon = memchr(hostport, ':', (size_t)(slash - hostport));
-	host_len = (size_t)((colon ? colon : slash) - hostport);
-	if (host_len == 0 || host_len >= sizeof(opt->host))
-		return -EINVAL;
-	memcpy(opt->host, hostport, host_len);
-	opt->host[host_len] = 0;
-	snprintf(opt->port, sizeof(opt->port), "%.*s", colon ? (int)(slash - colon - 1) : 4,
-		 colon ? colon + 1 : "4318");
-	snprintf(opt->path, sizeof(opt->path), "%s",
-		 *slash && strcmp(slash, "/") != 0 ? slash : "/v1/traces");
-	return 0;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: loadgen [options]\n"
-		"  --url http://HOST:PORT[/PATH]   server (default http://127.0.0.1:4318, path /v1/traces)\n"
+		"  --url http://HOST:PORT[/PATH]   server (default http://127.0.0.1:4318; path\n"
+		"                           /v1/traces, or /api/v2/spans for zipkin-json)\n"
+		"  --format FORMAT          otlp-proto (default), otlp-json or zipkin-json\n"
 		"  --connections N          parallel keep-alive connections (default 8)\n"
 		"  --duration SECONDS       run this long (default 10 unless --requests)\n"
 		"  --requests N             send exactly N requests in total\n"
@@ -879,7 +616,7 @@ static void usage(FILE *f)
 		"  --gzip                   gzip request bodies (if built with zlib)\n"
 		"  --quiet                  no progress lines on stderr\n"
 		"  --dump-batch FILE        write one request body to FILE and exit\n"
-		"  --dump-batches DIR N     write N bodies as DIR/batch-000.pb ... and exit\n");
+		"  --dump-batches DIR N     write N bodies as DIR/batch-000.pb (.json) ... and exit\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -892,12 +629,13 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 enum {
-	OPT_URL = 256, OPT_CONNECTIONS, OPT_DURATION, OPT_REQUESTS, OPT_SPB, OPT_TEMPLATE_SPANS,
-	OPT_SEED, OPT_PID, OPT_IDS_OUT, OPT_GZIP, OPT_QUIET, OPT_DUMP, OPT_DUMPS, OPT_HELP,
+	OPT_URL = 256, OPT_FORMAT, OPT_CONNECTIONS, OPT_DURATION, OPT_REQUESTS, OPT_SPB,
+	OPT_TEMPLATE_SPANS, OPT_SEED, OPT_PID, OPT_IDS_OUT, OPT_GZIP, OPT_QUIET, OPT_DUMP, OPT_DUMPS, OPT_HELP,
 };
 
 static const struct option long_options[] = {
 	{ "url", required_argument, NULL, OPT_URL },
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "connections", required_argument, NULL, OPT_CONNECTIONS },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "requests", required_argument, NULL, OPT_REQUESTS },
@@ -922,7 +660,10 @@ static int apply_option(int c, const char *arg, int argc, char **argv, struct op
 
 	switch (c) {
 	case OPT_URL:
-		rc = parse_url(arg, opt);
+		rc = httpc_target_parse(&opt->target, arg, "4318");
+		break;
+	case OPT_FORMAT:
+		rc = otlpgen_format_parse(arg, &opt->format) < 0 ? -EINVAL : 0;
 		break;
 	case OPT_CONNECTIONS:
 		rc = parse_u64(arg, &v);
@@ -989,7 +730,8 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	int c;
 
 	memset(opt, 0, sizeof(*opt));
-	parse_url("http://127.0.0.1:4318", opt);
+	httpc_target_parse(&opt->target, "http://127.0.0.1:4318", "4318");
+	opt->target.io_timeout_s = IO_TIMEOUT_S;
 	opt->connections = 8;
 	opt->spans_per_batch = 512;
 	opt->template_spans = DEFAULT_TEMPLATE_SPANS;
@@ -1013,31 +755,18 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		opt->duration_s = 10;
 	if (!opt->has_seed)
 		opt->seed = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
+	if (!opt->target.path[0])
+		strcpy(opt->target.path, formats[opt->format].path);
 	return 0;
 }
 
 /*---- setup ----*/
 
-static int resolve(struct run *run)
-{
-	const struct options *opt = run->opt;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-	int rc = getaddrinfo(opt->host, opt->port, &hints, &res);
-
-	if (rc != 0) {
-		fprintf(stderr, "loadgen: %s:%s: %s\n", opt->host, opt->port, gai_strerror(rc));
-		return -EINVAL;
-	}
-	memcpy(&run->addr, res->ai_addr, res->ai_addrlen);
-	run->addr_len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
 static void generate(struct run *run, uint64_t min_spans)
 {
 	const struct options *opt = run->opt;
 	struct otlpgen_options go = {
+		.format = opt->format,
 		.seed = opt->seed,
 		.spans_per_batch = opt->spans_per_batch,
 		.min_spans = min_spans ? min_spans : 1,
@@ -1091,7 +820,8 @@ static int dump_batches(struct run *run, const char *dir, const char *file, uint
 		otlpgen_round_init(&r, run->opt->seed, i / run->set.n);
 		otlpgen_patch(t, &r, buf);
 		if (dir)
-			snprintf(path, sizeof(path), "%s/batch-%03" PRIu64 ".pb", dir, i);
+			snprintf(path, sizeof(path), "%s/batch-%03" PRIu64 ".%s", dir, i,
+				 formats[run->opt->format].file_ext);
 		else
 			snprintf(path, sizeof(path), "%s", file);
 		rc = write_file(path, buf, t->len);
@@ -1160,7 +890,8 @@ static void start_workers(struct run *run, struct worker *workers)
 			(uint64_t)(run->opt->duration_s * 1e9);
 	for (int i = 0; i < n; i++) {
 		workers[i].run = run;
-		workers[i].fd = -1;
+		httpc_conn_init(&workers[i].conn, &run->opt->target, HTTPC_BODY_PREFIX,
+				KEEP_BODY_BYTES);
 #ifdef HAVE_ZLIB
 		if (deflateInit2(&workers[i].zs, 1, Z_DEFLATED, 15 + 16, 8,
 				 Z_DEFAULT_STRATEGY) != Z_OK)
@@ -1177,7 +908,8 @@ static void free_workers(struct worker *workers, int n)
 {
 	for (int i = 0; i < n; i++) {
 		free(workers[i].body);
-		free(workers[i].latency_us);
+		httpc_conn_clear(&workers[i].conn);
+		httpc_latency_clear(&workers[i].latency);
 #ifdef HAVE_ZLIB
 		deflateEnd(&workers[i].zs);
 		free(workers[i].zbody);
@@ -1242,7 +974,7 @@ int main(int argc, char **argv)
 	if (opt.dump_batch || opt.dump_dir) {
 		rc = dump_batches(&run, opt.dump_dir, opt.dump_batch,
 				  opt.dump_dir ? opt.dump_count : 1);
-	} else if (resolve(&run) < 0) {
+	} else if (httpc_target_resolve(&opt.target, "loadgen") < 0) {
 		rc = 2;
 	} else {
 		install_signals();

@@ -1,9 +1,7 @@
-/* otlpgen.c - synthetic OTLP trace batches, hand-encoded as protobuf.
- *
- * Field numbers and tag bytes follow /work/shared/protocols.md 1.10 and 2.
- * Like the JavaScript OTLP exporter, zero values are written explicitly
- * (dropped_*_count 0, status { code: 0 }) and every span carries flags. */
-#include "otlpgen.h"
+/* otlpgen.c - synthetic trace batches: the simulated system, the shape
+ * of its traces, batching per service, and patching templates into fresh
+ * traces.  The bytes come from a codec (otlpgen_pb.c, otlpgen_json.c). */
+#include "otlpgen_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +10,7 @@
 
 /*---- small helpers ----*/
 
-static void *xrealloc(void *p, size_t size)
+void *otlpgen_xrealloc(void *p, size_t size)
 {
 	void *q = realloc(p, size ? size : 1);
 
@@ -94,102 +92,35 @@ static void u32vec_push(struct u32vec *a, uint32_t x)
 {
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 256;
-		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+		a->v = otlpgen_xrealloc(a->v, a->cap * sizeof(*a->v));
 	}
 	a->v[a->n++] = x;
 }
 
-/*---- protobuf writer ----*/
+/*---- byte buffers ----*/
 
-struct pb {
-	unsigned char *p;
-	size_t len, cap;
-};
-
-static void pb_reserve(struct pb *b, size_t n)
+void otlpgen_buf_reserve(struct otlpgen_buf *b, size_t n)
 {
 	if (b->len + n <= b->cap)
 		return;
 	while (b->len + n > b->cap)
 		b->cap = b->cap ? b->cap * 2 : 4096;
-	b->p = xrealloc(b->p, b->cap);
+	b->p = otlpgen_xrealloc(b->p, b->cap);
 }
 
-static void pb_raw(struct pb *b, const void *src, size_t n)
+void otlpgen_buf_add(struct otlpgen_buf *b, const void *src, size_t n)
 {
-	pb_reserve(b, n);
+	otlpgen_buf_reserve(b, n);
 	memcpy(b->p + b->len, src, n);
 	b->len += n;
 }
 
-static void pb_byte(struct pb *b, uint8_t v)
+/*---- attributes ----*/
+
+static struct otlpgen_attr *attr_add(struct otlpgen_attrs *l, const char *key,
+				     enum otlpgen_attr_type type)
 {
-	pb_raw(b, &v, 1);
-}
-
-static size_t varint_size(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-static void pb_varint(struct pb *b, uint64_t v)
-{
-	pb_reserve(b, 10);
-	while (v >= 0x80) {
-		b->p[b->len++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	b->p[b->len++] = (unsigned char)v;
-}
-
-static void pb_fixed(struct pb *b, uint64_t v, size_t n)
-{
-	pb_reserve(b, n);
-	for (size_t i = 0; i < n; i++)
-		b->p[b->len++] = (unsigned char)(v >> (8 * i));
-}
-
-/* tag, length, bytes: strings, bytes and embedded messages. */
-static void pb_len_field(struct pb *b, uint8_t tag, const void *src, size_t n)
-{
-	pb_byte(b, tag);
-	pb_varint(b, n);
-	pb_raw(b, src, n);
-}
-
-static void pb_str(struct pb *b, uint8_t tag, const char *s)
-{
-	pb_len_field(b, tag, s, strlen(s));
-}
-
-/*---- attributes (KeyValue / AnyValue) ----*/
-
-enum attr_type { AT_STR, AT_INT, AT_DOUBLE, AT_BOOL };
-
-struct attr {
-	const char *key;
-	enum attr_type type;
-	const char *s;
-	int64_t i;
-	double d;
-};
-
-struct attr_list {
-	struct attr a[16];
-	size_t n;
-	char text[1024];     /* formatted string values live here */
-	size_t text_used;
-};
-
-static struct attr *attr_add(struct attr_list *l, const char *key, enum attr_type type)
-{
-	struct attr *a;
+	struct otlpgen_attr *a;
 
 	if (l->n == sizeof(l->a) / sizeof(l->a[0]))
 		abort();
@@ -200,13 +131,13 @@ static struct attr *attr_add(struct attr_list *l, const char *key, enum attr_typ
 	return a;
 }
 
-static void attr_str(struct attr_list *l, const char *key, const char *val)
+static void attr_str(struct otlpgen_attrs *l, const char *key, const char *val)
 {
-	attr_add(l, key, AT_STR)->s = val;
+	attr_add(l, key, OTLPGEN_ATTR_STR)->s = val;
 }
 
 __attribute__((format(printf, 3, 4)))
-static void attr_strf(struct attr_list *l, const char *key, const char *fmt, ...)
+static void attr_strf(struct otlpgen_attrs *l, const char *key, const char *fmt, ...)
 {
 	char *dst = l->text + l->text_used;
 	size_t room = sizeof(l->text) - l->text_used;
@@ -222,80 +153,19 @@ static void attr_strf(struct attr_list *l, const char *key, const char *fmt, ...
 	attr_str(l, key, dst);
 }
 
-static void attr_int(struct attr_list *l, const char *key, int64_t val)
+static void attr_int(struct otlpgen_attrs *l, const char *key, int64_t val)
 {
-	attr_add(l, key, AT_INT)->i = val;
+	attr_add(l, key, OTLPGEN_ATTR_INT)->i = val;
 }
 
-static void attr_double(struct attr_list *l, const char *key, double val)
+static void attr_double(struct otlpgen_attrs *l, const char *key, double val)
 {
-	attr_add(l, key, AT_DOUBLE)->d = val;
+	attr_add(l, key, OTLPGEN_ATTR_DOUBLE)->d = val;
 }
 
-static void attr_bool(struct attr_list *l, const char *key, int val)
+static void attr_bool(struct otlpgen_attrs *l, const char *key, int val)
 {
-	attr_add(l, key, AT_BOOL)->i = val != 0;
-}
-
-static size_t any_value_size(const struct attr *a)
-{
-	size_t n;
-
-	switch (a->type) {
-	case AT_STR:
-		n = strlen(a->s);
-		return 1 + varint_size(n) + n;
-	case AT_INT:
-		return 1 + varint_size((uint64_t)a->i);
-	case AT_DOUBLE:
-		return 9;
-	case AT_BOOL:
-		return 2;
-	}
-	return 0;
-}
-
-static void pb_any_value(struct pb *b, const struct attr *a)
-{
-	uint64_t bits;
-
-	switch (a->type) {
-	case AT_STR:
-		pb_str(b, 0x0A, a->s);
-		break;
-	case AT_INT:
-		pb_byte(b, 0x18);
-		pb_varint(b, (uint64_t)a->i);
-		break;
-	case AT_DOUBLE:
-		memcpy(&bits, &a->d, sizeof(bits));
-		pb_byte(b, 0x21);
-		pb_fixed(b, bits, 8);
-		break;
-	case AT_BOOL:
-		pb_byte(b, 0x10);
-		pb_byte(b, (uint8_t)a->i);
-		break;
-	}
-}
-
-/* writes each attribute as one KeyValue field with the given tag. */
-static void pb_attrs(struct pb *b, uint8_t tag, const struct attr_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		const struct attr *a = &l->a[i];
-		size_t key_len = strlen(a->key);
-		size_t val_len = any_value_size(a);
-		size_t kv_len = 1 + varint_size(key_len) + key_len +
-				1 + varint_size(val_len) + val_len;
-
-		pb_byte(b, tag);
-		pb_varint(b, kv_len);
-		pb_len_field(b, 0x0A, a->key, key_len);
-		pb_byte(b, 0x12);
-		pb_varint(b, val_len);
-		pb_any_value(b, a);
-	}
+	attr_add(l, key, OTLPGEN_ATTR_BOOL)->i = val != 0;
 }
 
 /*---- the simulated system ----*/
@@ -367,22 +237,25 @@ struct gen_span {
 	uint64_t start_ns, end_ns;
 };
 
-/* spans of one service waiting to fill a batch; already encoded as the
- * repeated ScopeSpans.spans field, offsets relative to buf. */
+/* spans of one service waiting to fill a batch; already encoded, each
+ * after its separator, offsets relative to buf. */
 struct pending {
-	struct pb buf;
+	struct otlpgen_buf buf;
 	struct u32vec trace_id_off, span_id_off, parent_id_off, time_off;
 	uint32_t n_spans;
 	uint32_t n_flushed;
+	struct otlpgen_attrs resource;   /* of the batch being filled */
 };
 
 struct gen {
 	struct rng rng;
 	const struct otlpgen_options *opt;
+	const struct otlpgen_codec *codec;
 	struct otlpgen_set *set;
 	size_t cap_items;
 	struct pending pending[N_SERVICES];
-	struct pb span_buf, sub_buf;
+	struct otlpgen_span span;        /* the span being encoded */
+	struct otlpgen_buf span_buf;
 	uint64_t full_spans;
 };
 
@@ -541,7 +414,7 @@ static int http_status(const struct gen_span *s)
 	return (s->op >> 2) ? 201 : 200;
 }
 
-static void server_attrs(struct gen *g, const struct gen_span *s, struct attr_list *l)
+static void server_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_attrs *l)
 {
 	char buf[128];
 
@@ -563,7 +436,7 @@ static void server_attrs(struct gen *g, const struct gen_span *s, struct attr_li
 		attr_str(l, "network.protocol.version", "1.1");
 }
 
-static void client_attrs(struct gen *g, const struct gen_span *s, struct attr_list *l)
+static void client_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_attrs *l)
 {
 	char buf[128];
 	const char *peer = services[s->peer].name;
@@ -581,7 +454,7 @@ static void client_attrs(struct gen *g, const struct gen_span *s, struct attr_li
 	attr_double(l, "app.timeout_s", 2.5);
 }
 
-static void db_attrs(struct gen *g, const struct gen_span *s, struct attr_list *l)
+static void db_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_attrs *l)
 {
 	const struct service *sv = &services[s->service];
 	const char *table = tables[s->op >> 2];
@@ -604,7 +477,7 @@ static void db_attrs(struct gen *g, const struct gen_span *s, struct attr_list *
 	attr_strf(l, "network.peer.address", "10.1.0.%u", (unsigned)rng_below(&g->rng, 250) + 2);
 }
 
-static void internal_attrs(struct gen *g, const struct gen_span *s, struct attr_list *l)
+static void internal_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_attrs *l)
 {
 	const char *svc = services[s->service].name;
 	const char *op = internal_ops[s->op];
@@ -638,69 +511,9 @@ static void span_name(char *out, size_t size, const struct gen_span *s)
 		snprintf(out, size, "%s.%s", services[s->service].name, internal_ops[s->op]);
 }
 
-/*---- span encoding ----*/
+/*---- spans ----*/
 
-struct span_offsets {
-	uint32_t trace_id, span_id, parent_id;   /* parent_id 0 = none */
-	uint32_t times[4];
-	int n_times;
-};
-
-/* appends one Span.Event; returns the offset of its time inside b. */
-static uint32_t pb_event(struct gen *g, struct pb *b, const struct gen_span *s)
-{
-	struct pb *e = &g->sub_buf;
-	struct attr_list l;
-	uint64_t t = s->start_ns + (s->end_ns - s->start_ns) / 2;
-	uint32_t time_off;
-
-	l.n = 0;
-	l.text_used = 0;
-	e->len = 0;
-	pb_byte(e, 0x09);
-	pb_fixed(e, t, 8);
-	if (s->is_error) {
-		pb_str(e, 0x12, "exception");
-		attr_str(&l, "exception.type", "TimeoutError");
-		attr_str(&l, "exception.message",
-			 error_messages[s->op % (sizeof(error_messages) / sizeof(error_messages[0]))]);
-		attr_str(&l, "exception.stacktrace", "TimeoutError: deadline exceeded\n"
-			 "    at Client.call (client.js:120:11)\n    at handler (server.js:48:5)");
-	} else {
-		pb_str(e, 0x12, "cache.miss");
-		attr_strf(&l, "cache.key", "%s:%u", services[s->service].name, s->user);
-	}
-	pb_attrs(e, 0x1A, &l);
-	pb_byte(e, 0x20);
-	pb_byte(e, 0x00);
-	pb_byte(b, 0x5A);
-	pb_varint(b, e->len);
-	time_off = (uint32_t)b->len + 1;
-	pb_raw(b, e->p, e->len);
-	return time_off;
-}
-
-static void pb_status(struct pb *b, const struct gen_span *s)
-{
-	const char *msg;
-	size_t n;
-
-	if (!s->is_error) {
-		static const uint8_t unset[] = { 0x7A, 0x02, 0x18, 0x00 };
-
-		pb_raw(b, unset, sizeof(unset));
-		return;
-	}
-	msg = error_messages[s->op % (sizeof(error_messages) / sizeof(error_messages[0]))];
-	n = strlen(msg);
-	pb_byte(b, 0x7A);
-	pb_varint(b, 1 + varint_size(n) + n + 2);
-	pb_len_field(b, 0x12, msg, n);
-	pb_byte(b, 0x18);
-	pb_byte(b, 0x02);
-}
-
-static void span_attrs(struct gen *g, const struct gen_span *s, struct attr_list *l)
+static void span_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_attrs *l)
 {
 	l->n = 0;
 	l->text_used = 0;
@@ -714,78 +527,78 @@ static void span_attrs(struct gen *g, const struct gen_span *s, struct attr_list
 		internal_attrs(g, s, l);
 }
 
-/* encodes one span into g->span_buf, recording where IDs and times are. */
-static void encode_span(struct gen *g, const uint8_t *trace_id, const struct gen_span *sp,
-			int i, struct span_offsets *off)
+/* the event of a span that has one: an exception on errors, else a cache
+ * miss, half-way through the span. */
+static void span_event(const struct gen_span *s, struct otlpgen_span *out)
 {
-	const struct gen_span *s = &sp[i];
-	struct pb *b = &g->span_buf;
-	struct attr_list attrs;
-	char name[160];
-	uint32_t flags = s->has_remote_parent ? 0x301 : 0x101;
-	static const uint8_t zero_counts[] = { 0x60, 0x00, 0x70, 0x00 };   /* events, links */
+	struct otlpgen_attrs *l = &out->event_attrs;
 
-	b->len = 0;
-	off->n_times = 0;
-	pb_byte(b, 0x0A);
-	pb_byte(b, OTLPGEN_TRACE_ID_LEN);
-	off->trace_id = (uint32_t)b->len;
-	pb_raw(b, trace_id, OTLPGEN_TRACE_ID_LEN);
-	pb_byte(b, 0x12);
-	pb_byte(b, OTLPGEN_SPAN_ID_LEN);
-	off->span_id = (uint32_t)b->len;
-	pb_raw(b, s->span_id, OTLPGEN_SPAN_ID_LEN);
-	off->parent_id = 0;
-	if (s->parent >= 0) {
-		pb_byte(b, 0x22);
-		pb_byte(b, OTLPGEN_SPAN_ID_LEN);
-		off->parent_id = (uint32_t)b->len;
-		pb_raw(b, sp[s->parent].span_id, OTLPGEN_SPAN_ID_LEN);
+	l->n = 0;
+	l->text_used = 0;
+	out->event_ns = s->start_ns + (s->end_ns - s->start_ns) / 2;
+	if (s->is_error) {
+		out->event_name = "exception";
+		attr_str(l, "exception.type", "TimeoutError");
+		attr_str(l, "exception.message",
+			 error_messages[s->op % (sizeof(error_messages) / sizeof(error_messages[0]))]);
+		attr_str(l, "exception.stacktrace", "TimeoutError: deadline exceeded\n"
+			 "    at Client.call (client.js:120:11)\n    at handler (server.js:48:5)");
+	} else {
+		out->event_name = "cache.miss";
+		attr_strf(l, "cache.key", "%s:%u", services[s->service].name, s->user);
 	}
-	span_name(name, sizeof(name), s);
-	pb_str(b, 0x2A, name);
-	pb_byte(b, 0x30);
-	pb_varint(b, s->kind);
-	pb_byte(b, 0x39);
-	off->times[off->n_times++] = (uint32_t)b->len;
-	pb_fixed(b, s->start_ns, 8);
-	pb_byte(b, 0x41);
-	off->times[off->n_times++] = (uint32_t)b->len;
-	pb_fixed(b, s->end_ns, 8);
-	span_attrs(g, s, &attrs);
-	pb_attrs(b, 0x4A, &attrs);
-	pb_byte(b, 0x50);
-	pb_byte(b, 0x00);
-	if (s->is_error || rng_percent(&g->rng, 4))
-		off->times[off->n_times++] = pb_event(g, b, s);
-	pb_raw(b, zero_counts, sizeof(zero_counts));
-	pb_status(b, s);
-	pb_byte(b, 0x85);
-	pb_byte(b, 0x01);
-	pb_fixed(b, flags, 4);
 }
 
-/* appends the span in g->span_buf to a service's pending batch. */
-static void pending_add(struct pending *pd, const struct pb *span, const struct span_offsets *off)
+/* decides everything about span i of a trace into g->span, drawing from
+ * the generator in a fixed order so that every format gets the same span. */
+static void describe_span(struct gen *g, const uint8_t *trace_id, const struct gen_span *sp,
+			  int i)
 {
+	const struct gen_span *s = &sp[i];
+	struct otlpgen_span *out = &g->span;
+
+	out->trace_id = trace_id;
+	out->span_id = s->span_id;
+	out->parent_span_id = s->parent >= 0 ? sp[s->parent].span_id : NULL;
+	out->service = services[s->service].name;
+	out->resource = &g->pending[s->service].resource;
+	span_name(out->name, sizeof(out->name), s);
+	out->kind = s->kind;
+	out->start_ns = s->start_ns;
+	out->end_ns = s->end_ns;
+	span_attrs(g, s, &out->attrs);
+	out->has_event = s->is_error || rng_percent(&g->rng, 4);
+	if (out->has_event)
+		span_event(s, out);
+	out->error_message = s->is_error ?
+		error_messages[s->op % (sizeof(error_messages) / sizeof(error_messages[0]))] : NULL;
+	out->flags = s->has_remote_parent ? 0x301 : 0x101;
+}
+
+/* encodes g->span and appends it to a service's pending batch. */
+static void pending_add(struct gen *g, struct pending *pd)
+{
+	struct otlpgen_buf *span = &g->span_buf;
+	struct otlpgen_offsets off;
 	uint32_t base;
 
-	pb_byte(&pd->buf, 0x12);
-	pb_varint(&pd->buf, span->len);
+	span->len = 0;
+	g->codec->span(span, &g->span, &off);
+	g->codec->separator(&pd->buf, span->len, pd->n_spans == 0);
 	base = (uint32_t)pd->buf.len;
-	pb_raw(&pd->buf, span->p, span->len);
-	u32vec_push(&pd->trace_id_off, base + off->trace_id);
-	u32vec_push(&pd->span_id_off, base + off->span_id);
-	if (off->parent_id)
-		u32vec_push(&pd->parent_id_off, base + off->parent_id);
-	for (int i = 0; i < off->n_times; i++)
-		u32vec_push(&pd->time_off, base + off->times[i]);
+	otlpgen_buf_add(&pd->buf, span->p, span->len);
+	u32vec_push(&pd->trace_id_off, base + off.trace_id);
+	u32vec_push(&pd->span_id_off, base + off.span_id);
+	if (g->span.parent_span_id)
+		u32vec_push(&pd->parent_id_off, base + off.parent_id);
+	for (int i = 0; i < off.n_times; i++)
+		u32vec_push(&pd->time_off, base + off.times[i]);
 	pd->n_spans++;
 }
 
 /*---- batches ----*/
 
-static void resource_attrs(size_t svc, uint32_t instance, struct attr_list *l)
+static void resource_attrs(size_t svc, uint32_t instance, struct otlpgen_attrs *l)
 {
 	const struct service *sv = &services[svc];
 
@@ -805,52 +618,46 @@ static void resource_attrs(size_t svc, uint32_t instance, struct attr_list *l)
 
 static uint32_t *offsets_take(const struct u32vec *v, uint32_t shift)
 {
-	uint32_t *out = xrealloc(NULL, v->n * sizeof(*out));
+	uint32_t *out = otlpgen_xrealloc(NULL, v->n * sizeof(*out));
 
 	for (size_t i = 0; i < v->n; i++)
 		out[i] = v->v[i] + shift;
 	return out;
 }
 
-/* wraps a service's pending spans into one request body (a template). */
+static struct otlpgen_template *new_template(struct gen *g)
+{
+	if (g->set->n == g->cap_items) {
+		g->cap_items = g->cap_items ? g->cap_items * 2 : 64;
+		g->set->items = otlpgen_xrealloc(g->set->items,
+						 g->cap_items * sizeof(*g->set->items));
+	}
+	return &g->set->items[g->set->n++];
+}
+
+/* wraps a service's pending spans into one request body (a template); the
+ * next batch of the service comes from its next instance. */
 static void flush_pending(struct gen *g, size_t svc)
 {
 	struct pending *pd = &g->pending[svc];
-	struct pb res = { 0 }, scope = { 0 }, hdr = { 0 };
-	struct attr_list l;
-	struct otlpgen_template *t;
-	size_t ss_len, rs_len;
+	struct otlpgen_buf head = { 0 }, tail = { 0 };
+	struct otlpgen_template *t = new_template(g);
 
-	resource_attrs(svc, pd->n_flushed++ % N_INSTANCES, &l);
-	pb_attrs(&res, 0x0A, &l);
-	pb_byte(&res, 0x10);
-	pb_byte(&res, 0x00);
-	pb_str(&scope, 0x0A, "tracemap.loadgen");
-	pb_str(&scope, 0x12, "0.1.0");
-	ss_len = 1 + varint_size(scope.len) + scope.len + pd->buf.len;
-	rs_len = 1 + varint_size(res.len) + res.len + 1 + varint_size(ss_len) + ss_len;
-	pb_byte(&hdr, 0x0A);
-	pb_varint(&hdr, rs_len);
-	pb_len_field(&hdr, 0x0A, res.p, res.len);
-	pb_byte(&hdr, 0x12);
-	pb_varint(&hdr, ss_len);
-	pb_len_field(&hdr, 0x0A, scope.p, scope.len);
-
-	if (g->set->n == g->cap_items) {
-		g->cap_items = g->cap_items ? g->cap_items * 2 : 64;
-		g->set->items = xrealloc(g->set->items, g->cap_items * sizeof(*t));
-	}
-	t = &g->set->items[g->set->n++];
-	t->len = hdr.len + pd->buf.len;
-	t->body = xrealloc(NULL, t->len);
-	memcpy(t->body, hdr.p, hdr.len);
-	memcpy(t->body + hdr.len, pd->buf.p, pd->buf.len);
+	g->codec->head(&head, &pd->resource, pd->buf.len);
+	g->codec->tail(&tail);
+	t->format = g->opt->format;
+	t->len = head.len + pd->buf.len + tail.len;
+	t->body = otlpgen_xrealloc(NULL, t->len);
+	memcpy(t->body, head.p, head.len);
+	memcpy(t->body + head.len, pd->buf.p, pd->buf.len);
+	if (tail.len)
+		memcpy(t->body + head.len + pd->buf.len, tail.p, tail.len);
 	t->n_spans = pd->n_spans;
-	t->trace_id_off = offsets_take(&pd->trace_id_off, (uint32_t)hdr.len);
-	t->span_id_off = offsets_take(&pd->span_id_off, (uint32_t)hdr.len);
-	t->parent_id_off = offsets_take(&pd->parent_id_off, (uint32_t)hdr.len);
+	t->trace_id_off = offsets_take(&pd->trace_id_off, (uint32_t)head.len);
+	t->span_id_off = offsets_take(&pd->span_id_off, (uint32_t)head.len);
+	t->parent_id_off = offsets_take(&pd->parent_id_off, (uint32_t)head.len);
 	t->n_parents = pd->parent_id_off.n;
-	t->time_off = offsets_take(&pd->time_off, (uint32_t)hdr.len);
+	t->time_off = offsets_take(&pd->time_off, (uint32_t)head.len);
 	t->n_times = pd->time_off.n;
 	g->set->n_spans += t->n_spans;
 	g->set->bytes += t->len;
@@ -858,9 +665,9 @@ static void flush_pending(struct gen *g, size_t svc)
 	pd->buf.len = 0;
 	pd->trace_id_off.n = pd->span_id_off.n = pd->parent_id_off.n = pd->time_off.n = 0;
 	pd->n_spans = 0;
-	free(res.p);
-	free(scope.p);
-	free(hdr.p);
+	resource_attrs(svc, ++pd->n_flushed % N_INSTANCES, &pd->resource);
+	free(head.p);
+	free(tail.p);
 }
 
 static void pending_free(struct pending *pd)
@@ -872,42 +679,57 @@ static void pending_free(struct pending *pd)
 	free(pd->time_off.v);
 }
 
+static const struct otlpgen_codec *codec_of(enum otlpgen_format format)
+{
+	switch (format) {
+	case OTLPGEN_OTLP_JSON:
+		return &otlpgen_codec_otlp_json;
+	case OTLPGEN_ZIPKIN_JSON:
+		return &otlpgen_codec_zipkin_json;
+	case OTLPGEN_OTLP_PROTO:
+		break;
+	}
+	return &otlpgen_codec_otlp_proto;
+}
+
 void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out)
 {
-	struct gen g;
+	struct gen *g = otlpgen_xrealloc(NULL, sizeof(*g));
 	struct gen_span sp[MAX_SPANS + 1];
 	uint8_t trace_id[OTLPGEN_TRACE_ID_LEN];
 	uint32_t per_batch = opt->spans_per_batch ? opt->spans_per_batch : 1;
 
-	memset(&g, 0, sizeof(g));
+	memset(g, 0, sizeof(*g));
 	memset(out, 0, sizeof(*out));
-	rng_seed(&g.rng, opt->seed);
-	g.opt = opt;
-	g.set = out;
-	while (g.full_spans < opt->min_spans) {
-		int n = gen_trace(&g, sp);
+	rng_seed(&g->rng, opt->seed);
+	g->opt = opt;
+	g->codec = codec_of(opt->format);
+	g->set = out;
+	for (size_t s = 0; s < N_SERVICES; s++)
+		resource_attrs(s, 0, &g->pending[s].resource);
+	while (g->full_spans < opt->min_spans) {
+		int n = gen_trace(g, sp);
 
-		rng_bytes(&g.rng, trace_id, sizeof(trace_id));
+		rng_bytes(&g->rng, trace_id, sizeof(trace_id));
 		out->n_traces++;
 		for (int i = 0; i < n; i++) {
-			struct pending *pd = &g.pending[sp[i].service];
-			struct span_offsets off;
+			struct pending *pd = &g->pending[sp[i].service];
 
-			encode_span(&g, trace_id, sp, i, &off);
-			pending_add(pd, &g.span_buf, &off);
+			describe_span(g, trace_id, sp, i);
+			pending_add(g, pd);
 			if (pd->n_spans == per_batch) {
-				flush_pending(&g, sp[i].service);
-				g.full_spans += per_batch;
+				flush_pending(g, sp[i].service);
+				g->full_spans += per_batch;
 			}
 		}
 	}
 	for (size_t s = 0; s < N_SERVICES; s++) {
-		if (g.pending[s].n_spans)
-			flush_pending(&g, s);
-		pending_free(&g.pending[s]);
+		if (g->pending[s].n_spans)
+			flush_pending(g, s);
+		pending_free(&g->pending[s]);
 	}
-	free(g.span_buf.p);
-	free(g.sub_buf.p);
+	free(g->span_buf.p);
+	free(g);
 }
 
 void otlpgen_free(struct otlpgen_set *set)
@@ -923,6 +745,30 @@ void otlpgen_free(struct otlpgen_set *set)
 	}
 	free(set->items);
 	memset(set, 0, sizeof(*set));
+}
+
+/*---- formats ----*/
+
+static const char *const format_names[] = {
+	[OTLPGEN_OTLP_PROTO] = "otlp-proto",
+	[OTLPGEN_OTLP_JSON] = "otlp-json",
+	[OTLPGEN_ZIPKIN_JSON] = "zipkin-json",
+};
+
+int otlpgen_format_parse(const char *name, enum otlpgen_format *out)
+{
+	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
+		if (strcmp(name, format_names[i]) == 0) {
+			*out = (enum otlpgen_format)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *otlpgen_format_name(enum otlpgen_format format)
+{
+	return format_names[format];
 }
 
 /*---- rounds ----*/
@@ -956,8 +802,44 @@ static void add_le64(unsigned char *p, uint64_t delta)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
-void otlpgen_patch(const struct otlpgen_template *t, const struct otlpgen_round *r,
-		   unsigned char *dst)
+static const char hex_digits[] = "0123456789abcdef";
+
+static unsigned hex_value(unsigned char c)
+{
+	return c <= '9' ? (unsigned)(c - '0') : (unsigned)(c - 'a' + 10);
+}
+
+/* XORs the len bytes written as 2 * len lowercase hex digits at dst. */
+static void xor_hex(unsigned char *dst, const uint8_t *mask, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		dst[2 * i] = (unsigned char)hex_digits[hex_value(dst[2 * i]) ^ (mask[i] >> 4)];
+		dst[2 * i + 1] = (unsigned char)hex_digits[hex_value(dst[2 * i + 1]) ^ (mask[i] & 15)];
+	}
+}
+
+/* adds delta to the decimal number at p, keeping its width (the templates'
+ * times have 16 or 19 digits; a carry into a new digit is not applied). */
+static void add_decimal(unsigned char *p, uint64_t delta)
+{
+	uint64_t v = 0, limit = 1;
+	size_t width = 0;
+
+	while (width < 19 && p[width] >= '0' && p[width] <= '9') {
+		v = v * 10 + (uint64_t)(p[width++] - '0');
+		limit *= 10;
+	}
+	if (delta >= limit - v)
+		return;
+	v += delta;
+	while (width-- > 0) {
+		p[width] = (unsigned char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+static void patch_binary(const struct otlpgen_template *t, const struct otlpgen_round *r,
+			 unsigned char *dst)
 {
 	for (uint32_t i = 0; i < t->n_spans; i++) {
 		xor_bytes(dst + t->trace_id_off[i], r->trace_mask, OTLPGEN_TRACE_ID_LEN);
@@ -968,4 +850,53 @@ void otlpgen_patch(const struct otlpgen_template *t, const struct otlpgen_round 
 	if (r->time_shift_ns)
 		for (size_t i = 0; i < t->n_times; i++)
 			add_le64(dst + t->time_off[i], r->time_shift_ns);
+}
+
+static void patch_text(const struct otlpgen_template *t, const struct otlpgen_round *r,
+		       unsigned char *dst)
+{
+	uint64_t shift = t->format == OTLPGEN_ZIPKIN_JSON ? r->time_shift_ns / 1000 :
+			 r->time_shift_ns;
+
+	for (uint32_t i = 0; i < t->n_spans; i++) {
+		xor_hex(dst + t->trace_id_off[i], r->trace_mask, OTLPGEN_TRACE_ID_LEN);
+		xor_hex(dst + t->span_id_off[i], r->span_mask, OTLPGEN_SPAN_ID_LEN);
+	}
+	for (size_t i = 0; i < t->n_parents; i++)
+		xor_hex(dst + t->parent_id_off[i], r->span_mask, OTLPGEN_SPAN_ID_LEN);
+	if (shift)
+		for (size_t i = 0; i < t->n_times; i++)
+			add_decimal(dst + t->time_off[i], shift);
+}
+
+void otlpgen_patch(const struct otlpgen_template *t, const struct otlpgen_round *r,
+		   unsigned char *dst)
+{
+	if (t->format == OTLPGEN_OTLP_PROTO)
+		patch_binary(t, r, dst);
+	else
+		patch_text(t, r, dst);
+}
+
+static void hex_of(char *out, const unsigned char *id, size_t len, int is_hex)
+{
+	if (is_hex) {
+		memcpy(out, id, 2 * len);
+	} else {
+		for (size_t k = 0; k < len; k++) {
+			out[2 * k] = hex_digits[id[k] >> 4];
+			out[2 * k + 1] = hex_digits[id[k] & 15];
+		}
+	}
+	out[2 * len] = 0;
+}
+
+void otlpgen_span_ids_hex(const struct otlpgen_template *t, const unsigned char *body,
+			  uint32_t i, char trace_hex[OTLPGEN_TRACE_ID_LEN * 2 + 1],
+			  char span_hex[OTLPGEN_SPAN_ID_LEN * 2 + 1])
+{
+	int is_hex = t->format != OTLPGEN_OTLP_PROTO;
+
+	hex_of(trace_hex, body + t->trace_id_off[i], OTLPGEN_TRACE_ID_LEN, is_hex);
+	hex_of(span_hex, body + t->span_id_off[i], OTLPGEN_SPAN_ID_LEN, is_hex);
 }

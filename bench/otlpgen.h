@@ -1,13 +1,16 @@
-/* otlpgen.h - synthetic OTLP trace batches, hand-encoded as protobuf.
+/* otlpgen.h - synthetic trace batches, hand-encoded as OTLP protobuf,
+ * OTLP/JSON or Zipkin v2 JSON.
  *
  * Generates realistic traces (trees of 5 to 50 spans over 3 to 6 services)
- * and encodes them the way SDKs export them: one ExportTraceServiceRequest
- * per service (one ResourceSpans, one ScopeSpans), so the spans of one trace
- * are spread over several requests.  Each encoded batch ("template") keeps
- * the byte offsets of every ID and time field, so a sender can make fresh
- * traces from the same bytes with otlpgen_patch(): XOR the IDs with masks
- * that are the same for a whole round over the templates (pieces of a trace
- * keep one trace ID, parent links stay valid) and shift the times.
+ * and encodes them the way SDKs export them: one request per service (for
+ * OTLP one ResourceSpans with one ScopeSpans; for Zipkin one JSON array),
+ * so the spans of one trace are spread over several requests.  The same
+ * seed gives the same spans in the same requests in every format.  Each
+ * encoded batch ("template") keeps the byte offsets of every ID and time
+ * field, so a sender can make fresh traces from the same bytes with
+ * otlpgen_patch(): XOR the IDs with masks that are the same for a whole
+ * round over the templates (pieces of a trace keep one trace ID, parent
+ * links stay valid) and shift the times.
  *
  * Threads: generation runs once on one thread; templates are then read-only
  *          and may be patched into private copies from any thread.
@@ -23,16 +26,26 @@
 #define OTLPGEN_TRACE_ID_LEN 16
 #define OTLPGEN_SPAN_ID_LEN 8
 
-/* one encoded request body and where its IDs and times are. */
+enum otlpgen_format {
+	OTLPGEN_OTLP_PROTO,         /* ExportTraceServiceRequest, protobuf */
+	OTLPGEN_OTLP_JSON,          /* the same in OTLP/JSON, as the OTel JS exporter writes it */
+	OTLPGEN_ZIPKIN_JSON,        /* a Zipkin v2 JSON array, as the OTel Zipkin exporter writes it */
+};
+
+/* one encoded request body and where its IDs and times are.  Protobuf:
+ * IDs are raw bytes and times little-endian fixed64 ns.  JSON: IDs are
+ * lowercase hex (32 or 16 characters at the offset) and times decimal
+ * digits (OTLP/JSON: ns inside a string; Zipkin: µs, a number). */
 struct otlpgen_template {
+	enum otlpgen_format format;
 	unsigned char *body;
 	size_t len;
 	uint32_t n_spans;
-	uint32_t *trace_id_off;     /* n_spans: each span's 16-byte trace_id */
-	uint32_t *span_id_off;      /* n_spans: each span's 8-byte span_id */
-	uint32_t *parent_id_off;    /* n_parents: 8-byte parent_span_id fields */
+	uint32_t *trace_id_off;     /* n_spans: each span's trace ID */
+	uint32_t *span_id_off;      /* n_spans: each span's span ID */
+	uint32_t *parent_id_off;    /* n_parents: parent span IDs */
 	size_t n_parents;
-	uint32_t *time_off;         /* n_times: fixed64 ns times (spans, events) */
+	uint32_t *time_off;         /* n_times: times of spans and events */
 	size_t n_times;
 };
 
@@ -45,6 +58,7 @@ struct otlpgen_set {
 };
 
 struct otlpgen_options {
+	enum otlpgen_format format;
 	uint64_t seed;
 	uint32_t spans_per_batch;    /* full batches have exactly this many */
 	uint64_t min_spans;          /* generate until at least this many */
@@ -58,6 +72,13 @@ struct otlpgen_round {
 	uint64_t time_shift_ns;
 };
 
+/* returns the format called name ("otlp-proto", "otlp-json", "zipkin-json")
+ * in *out; -1 if there is none. */
+int otlpgen_format_parse(const char *name, enum otlpgen_format *out);
+
+/* the name otlpgen_format_parse() knows the format by. */
+const char *otlpgen_format_name(enum otlpgen_format format);
+
 /* generates templates; full batches come first, then one last partial batch
  * per service that still held spans (so every trace is complete). */
 void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out);
@@ -67,8 +88,16 @@ void otlpgen_free(struct otlpgen_set *set);
 /* derives the ID masks of a round from the seed (time_shift_ns is left 0). */
 void otlpgen_round_init(struct otlpgen_round *r, uint64_t seed, uint64_t round);
 
-/* applies a round to dst, a copy of t->body (t->len bytes). */
+/* applies a round to dst, a copy of t->body (t->len bytes).  Zipkin times
+ * move by whole microseconds of r->time_shift_ns.  A decimal time that the
+ * shift would make one digit longer is left as it is (not before 2286). */
 void otlpgen_patch(const struct otlpgen_template *t, const struct otlpgen_round *r,
 		   unsigned char *dst);
+
+/* writes span i's trace ID and span ID as lowercase hex (NUL-terminated)
+ * from body, a patched copy of t->body. */
+void otlpgen_span_ids_hex(const struct otlpgen_template *t, const unsigned char *body,
+			  uint32_t i, char trace_hex[OTLPGEN_TRACE_ID_LEN * 2 + 1],
+			  char span_hex[OTLPGEN_SPAN_ID_LEN * 2 + 1]);
 
 #endif

@@ -13,26 +13,21 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
+#include "httpc.h"
 #include "span.h"
 #include "store.h"
 
 #define IO_TIMEOUT_S 30
-#define RBUF_BYTES 16384
 #define MAX_BODY_BYTES (256u << 20)   /* a bigger answer is a failure */
 #define HEX_ID_LEN (TM_TRACE_ID_LEN * 2)
 #define SPAN_MARKER "\"operationName\""   /* once per Jaeger span object;
@@ -41,8 +36,7 @@
 /*---- options and shared state ----*/
 
 struct options {
-	char host[256];
-	char port[16];
+	struct httpc_target target;  /* resolved by main() in HTTP mode */
 	const char *ids_path;
 	const char *direct_dir;      /* NULL = HTTP mode */
 	int connections;
@@ -57,8 +51,6 @@ struct run {
 	char (*hex_ids)[HEX_ID_LEN + 1];
 	uint8_t (*ids)[TM_TRACE_ID_LEN];
 	size_t n_ids;
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
 	struct tm_store *store;      /* direct mode */
 	uint64_t deadline_ns;        /* CLOCK_MONOTONIC; 0 = none */
 	atomic_uint_fast64_t next_ticket;
@@ -70,20 +62,8 @@ struct worker {
 	struct run *run;
 	pthread_t thread;
 	uint64_t rng;
-	int fd;
-	unsigned char rbuf[RBUF_BYTES];
-	size_t rpos, rlen;
-	char *body;                  /* the whole body of the last response */
-	size_t body_len, body_cap;
-	uint64_t *latency_ns;        /* one per successful query */
-	size_t n_latency, cap_latency;
-};
-
-struct response {
-	int status;
-	int64_t content_length;      /* -1 = absent */
-	int is_chunked;
-	int is_close;
+	struct httpc_conn conn;      /* keeps the whole body of each response */
+	struct httpc_latency latency;  /* one per successful query */
 };
 
 static atomic_int stop_requested;
@@ -131,240 +111,21 @@ static void fail_query(struct run *run, const char *hex_id, const char *what)
 			"counted)\n", hex_id, what);
 }
 
-static void record_latency(struct worker *w, uint64_t ns)
+/*---- one query ----*/
+
+/* sends GET /api/traces/{hex_id} and reads the whole response. */
+static int http_get(struct worker *w, const char *hex_id, struct httpc_response *r)
 {
-	if (w->n_latency == w->cap_latency) {
-		w->cap_latency = w->cap_latency ? w->cap_latency * 2 : 4096;
-		w->latency_ns = xrealloc(w->latency_ns, w->cap_latency * sizeof(uint64_t));
-	}
-	w->latency_ns[w->n_latency++] = ns;
-}
-
-/*---- HTTP/1.1 client (the approach of loadgen.c, keeping whole bodies) ----*/
-
-static void conn_close(struct worker *w)
-{
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = -1;
-	w->rpos = w->rlen = 0;
-}
-
-static int conn_open(struct worker *w)
-{
-	struct run *run = w->run;
-	struct timeval tv = { IO_TIMEOUT_S, 0 };
-	int one = 1;
-	int fd = socket(run->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&run->addr, run->addr_len) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	w->fd = fd;
-	w->rpos = w->rlen = 0;
-	return 0;
-}
-
-static int send_get(struct worker *w, const char *hex_id)
-{
-	const struct options *opt = w->run->opt;
-	char req[768];
-	int n = snprintf(req, sizeof(req),
+	const struct httpc_target *t = &w->run->opt->target;
+	char head[768];
+	int n = snprintf(head, sizeof(head),
 			 "GET /api/traces/%s HTTP/1.1\r\nHost: %s:%s\r\n"
 			 "User-Agent: tracemap-querybench/0.1\r\n"
 			 "Accept: application/json\r\n\r\n",
-			 hex_id, opt->host, opt->port);
-	size_t off = 0;
+			 hex_id, t->host, t->port);
 
-	while (off < (size_t)n) {
-		ssize_t k = send(w->fd, req + off, (size_t)n - off, MSG_NOSIGNAL);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		off += (size_t)k;
-	}
-	return 0;
+	return httpc_exchange(&w->conn, head, (size_t)n, NULL, 0, r);
 }
-
-/* reads more bytes into rbuf; returns the count, 0 at EOF, or -errno. */
-static ssize_t rbuf_fill(struct worker *w)
-{
-	ssize_t n;
-
-	if (w->rpos == w->rlen) {
-		w->rpos = w->rlen = 0;
-	} else if (w->rpos > 0) {
-		memmove(w->rbuf, w->rbuf + w->rpos, w->rlen - w->rpos);
-		w->rlen -= w->rpos;
-		w->rpos = 0;
-	}
-	if (w->rlen == sizeof(w->rbuf))
-		return -EMSGSIZE;
-	do
-		n = recv(w->fd, w->rbuf + w->rlen, sizeof(w->rbuf) - w->rlen, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	w->rlen += (size_t)n;
-	return n;
-}
-
-/* returns a NUL-terminated line (CRLF cut off) from rbuf, or NULL. */
-static char *rbuf_line(struct worker *w, int *err)
-{
-	for (;;) {
-		unsigned char *start = w->rbuf + w->rpos;
-		unsigned char *crlf = memmem(start, w->rlen - w->rpos, "\r\n", 2);
-		ssize_t n;
-
-		if (crlf) {
-			*crlf = 0;
-			w->rpos = (size_t)(crlf + 2 - w->rbuf);
-			return (char *)start;
-		}
-		n = rbuf_fill(w);
-		if (n <= 0) {
-			*err = n < 0 ? (int)n : -ECONNRESET;
-			return NULL;
-		}
-	}
-}
-
-static void parse_header(char *line, struct response *r)
-{
-	char *colon = strchr(line, ':');
-	char *val;
-
-	if (!colon)
-		return;
-	*colon = 0;
-	for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
-		;
-	if (strcasecmp(line, "Content-Length") == 0)
-		r->content_length = strtoll(val, NULL, 10);
-	else if (strcasecmp(line, "Transfer-Encoding") == 0)
-		r->is_chunked = strcasestr(val, "chunked") != NULL;
-	else if (strcasecmp(line, "Connection") == 0)
-		r->is_close = strcasestr(val, "close") != NULL;
-}
-
-static int read_head(struct worker *w, struct response *r)
-{
-	int err = 0;
-	char *line = rbuf_line(w, &err);
-
-	if (!line)
-		return err;
-	if (strncmp(line, "HTTP/1.", 7) != 0 || strlen(line) < 12)
-		return -EPROTO;
-	r->status = atoi(line + 9);
-	if (line[7] == '0')
-		r->is_close = 1;   /* HTTP/1.0 without keep-alive */
-	while ((line = rbuf_line(w, &err)) && *line)
-		parse_header(line, r);
-	return line ? 0 : err;
-}
-
-/* appends n body bytes (or up to EOF when n < 0) to w->body. */
-static int read_body_bytes(struct worker *w, int64_t n)
-{
-	while (n != 0) {
-		size_t avail = w->rlen - w->rpos;
-		size_t take;
-		ssize_t got;
-
-		if (avail == 0) {
-			got = rbuf_fill(w);
-			if (got == 0 && n < 0)
-				return 0;
-			if (got <= 0)
-				return got < 0 ? (int)got : -ECONNRESET;
-			continue;
-		}
-		take = (n < 0 || (uint64_t)n > avail) ? avail : (size_t)n;
-		if (w->body_len + take > MAX_BODY_BYTES)
-			return -EMSGSIZE;
-		if (w->body_len + take + 1 > w->body_cap) {
-			w->body_cap = (w->body_len + take + 1) * 2;
-			w->body = xrealloc(w->body, w->body_cap);
-		}
-		memcpy(w->body + w->body_len, w->rbuf + w->rpos, take);
-		w->body_len += take;
-		w->rpos += take;
-		if (n > 0)
-			n -= (int64_t)take;
-	}
-	return 0;
-}
-
-static int read_chunked(struct worker *w)
-{
-	int err = 0;
-
-	for (;;) {
-		char *line = rbuf_line(w, &err);
-		int64_t size;
-
-		if (!line)
-			return err;
-		size = strtoll(line, NULL, 16);
-		if (size < 0)
-			return -EPROTO;
-		if (size == 0)
-			break;
-		err = read_body_bytes(w, size);
-		if (err < 0)
-			return err;
-		if (!(line = rbuf_line(w, &err)))
-			return err;
-	}
-	for (;;) {   /* trailers, up to the empty line */
-		char *line = rbuf_line(w, &err);
-
-		if (!line)
-			return err;
-		if (!*line)
-			return 0;
-	}
-}
-
-/* sends GET /api/traces/{hex_id} and reads the whole response into w->body
- * (NUL-terminated). */
-static int http_get(struct worker *w, const char *hex_id, struct response *r)
-{
-	int rc = send_get(w, hex_id);
-
-	memset(r, 0, sizeof(*r));
-	r->content_length = -1;
-	w->body_len = 0;
-	if (rc == 0)
-		rc = read_head(w, r);
-	if (rc < 0)
-		return rc;
-	if (r->is_chunked) {
-		rc = read_chunked(w);
-	} else if (r->content_length >= 0) {
-		rc = read_body_bytes(w, r->content_length);
-	} else {
-		r->is_close = 1;
-		rc = read_body_bytes(w, -1);
-	}
-	if (w->body)
-		w->body[w->body_len] = 0;
-	return rc;
-}
-
-/*---- one query ----*/
 
 static size_t count_spans(const char *body, size_t len)
 {
@@ -379,7 +140,7 @@ static size_t count_spans(const char *body, size_t len)
 }
 
 /* checks a response and accounts for it; returns 0 when it is a success. */
-static int check_answer(struct worker *w, const char *hex_id, const struct response *r)
+static int check_answer(struct worker *w, const char *hex_id, const struct httpc_response *r)
 {
 	struct run *run = w->run;
 	char what[128];
@@ -390,7 +151,7 @@ static int check_answer(struct worker *w, const char *hex_id, const struct respo
 		fail_query(run, hex_id, what);
 		return -1;
 	}
-	spans = count_spans(w->body, w->body_len);
+	spans = count_spans((const char *)r->body, r->body_len);
 	if (run->opt->expect_spans >= 0 && spans != (uint64_t)run->opt->expect_spans) {
 		snprintf(what, sizeof(what), "%zu spans in the answer, expected %" PRId64,
 			 spans, run->opt->expect_spans);
@@ -398,7 +159,7 @@ static int check_answer(struct worker *w, const char *hex_id, const struct respo
 		return -1;
 	}
 	atomic_fetch_add(&run->spans, spans);
-	atomic_fetch_add(&run->body_bytes, w->body_len);
+	atomic_fetch_add(&run->body_bytes, r->body_len);
 	return 0;
 }
 
@@ -407,17 +168,17 @@ static int check_answer(struct worker *w, const char *hex_id, const struct respo
 static void query_http(struct worker *w, const char *hex_id)
 {
 	struct run *run = w->run;
-	struct response r;
+	struct httpc_response r;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		int is_reused = w->fd >= 0;
-		int rc = is_reused ? 0 : conn_open(w);
+		int is_reused = httpc_conn_is_open(&w->conn);
+		int rc = is_reused ? 0 : httpc_conn_open(&w->conn);
 		uint64_t t0 = clock_ns();
 
 		if (rc == 0)
 			rc = http_get(w, hex_id, &r);
 		if (rc < 0) {
-			conn_close(w);
+			httpc_conn_close(&w->conn);
 			if (is_reused && attempt == 0) {
 				atomic_fetch_add(&run->reconnects, 1);
 				continue;
@@ -426,9 +187,9 @@ static void query_http(struct worker *w, const char *hex_id)
 			return;
 		}
 		if (r.is_close)
-			conn_close(w);
+			httpc_conn_close(&w->conn);
 		if (check_answer(w, hex_id, &r) == 0)
-			record_latency(w, clock_ns() - t0);
+			httpc_latency_add(&w->latency, clock_ns() - t0);
 		return;
 	}
 }
@@ -458,7 +219,7 @@ static void query_direct(struct worker *w, size_t i)
 		return;
 	}
 	atomic_fetch_add(&run->spans, trace.n_spans);
-	record_latency(w, t1 - t0);
+	httpc_latency_add(&w->latency, t1 - t0);
 }
 
 static int next_ticket(struct run *run)
@@ -486,41 +247,20 @@ static void *worker_main(void *arg)
 		else
 			query_http(w, run->hex_ids[i]);
 	}
-	conn_close(w);
+	httpc_conn_close(&w->conn);
 	return NULL;
 }
 
 /*---- results ----*/
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double percentile_ms(const uint64_t *sorted, size_t n, double q)
-{
-	if (n == 0)
-		return 0;
-	return (double)sorted[(size_t)(q * (double)(n - 1) + 0.5)] / 1e6;
-}
-
 static void print_results(struct run *run, struct worker *workers, double elapsed_s)
 {
-	size_t n = 0, k = 0;
-	uint64_t *all;
+	struct httpc_latency all = { 0 };
+	size_t n;
 
 	for (int i = 0; i < run->opt->connections; i++)
-		n += workers[i].n_latency;
-	all = xrealloc(NULL, n * sizeof(*all));
-	for (int i = 0; i < run->opt->connections; i++) {
-		if (workers[i].n_latency)
-			memcpy(all + k, workers[i].latency_ns,
-			       workers[i].n_latency * sizeof(*all));
-		k += workers[i].n_latency;
-	}
-	qsort(all, n, sizeof(*all), cmp_u64);
+		httpc_latency_merge(&all, &workers[i].latency);
+	n = all.n;
 	printf("mode %s\n", run->store ? "direct" : "http");
 	printf("connections %d\n", run->opt->connections);
 	printf("ids %zu\n", run->n_ids);
@@ -529,16 +269,16 @@ static void print_results(struct run *run, struct worker *workers, double elapse
 	printf("reconnects %" PRIu64 "\n", (uint64_t)atomic_load(&run->reconnects));
 	printf("elapsed_s %.3f\n", elapsed_s);
 	printf("qps %.0f\n", elapsed_s > 0 ? (double)n / elapsed_s : 0.0);
-	printf("latency_p50_ms %.3f\n", percentile_ms(all, n, 0.50));
-	printf("latency_p90_ms %.3f\n", percentile_ms(all, n, 0.90));
-	printf("latency_p99_ms %.3f\n", percentile_ms(all, n, 0.99));
-	printf("latency_max_ms %.3f\n", n ? (double)all[n - 1] / 1e6 : 0.0);
+	printf("latency_p50_ms %.3f\n", httpc_latency_ms(&all, 0.50));
+	printf("latency_p90_ms %.3f\n", httpc_latency_ms(&all, 0.90));
+	printf("latency_p99_ms %.3f\n", httpc_latency_ms(&all, 0.99));
+	printf("latency_max_ms %.3f\n", httpc_latency_ms(&all, 1));
 	printf("spans_per_response %.1f\n",
 	       n ? (double)atomic_load(&run->spans) / (double)n : 0.0);
 	if (!run->store)
 		printf("bytes_per_response %.0f\n",
 		       n ? (double)atomic_load(&run->body_bytes) / (double)n : 0.0);
-	free(all);
+	httpc_latency_clear(&all);
 }
 
 /*---- setup ----*/
@@ -583,22 +323,6 @@ static int load_ids(struct run *run, const char *path)
 	return 0;
 }
 
-static int resolve(struct run *run)
-{
-	const struct options *opt = run->opt;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-	int rc = getaddrinfo(opt->host, opt->port, &hints, &res);
-
-	if (rc != 0) {
-		fprintf(stderr, "querybench: %s:%s: %s\n", opt->host, opt->port, gai_strerror(rc));
-		return -EINVAL;
-	}
-	memcpy(&run->addr, res->ai_addr, res->ai_addrlen);
-	run->addr_len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
 static int open_store(struct run *run)
 {
 	struct tm_store_options so = { .dir = run->opt->direct_dir, .read_only = 1 };
@@ -639,7 +363,7 @@ static int run_queries(struct run *run)
 		run->deadline_ns = start + (uint64_t)(opt->duration_s * 1e9);
 	for (int i = 0; i < opt->connections; i++) {
 		workers[i].run = run;
-		workers[i].fd = -1;
+		httpc_conn_init(&workers[i].conn, &opt->target, HTTPC_BODY_WHOLE, MAX_BODY_BYTES);
 		workers[i].rng = opt->seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(i + 1));
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
 			fprintf(stderr, "querybench: cannot start thread %d\n", i);
@@ -650,35 +374,14 @@ static int run_queries(struct run *run)
 		pthread_join(workers[i].thread, NULL);
 	print_results(run, workers, (double)(clock_ns() - start) / 1e9);
 	for (int i = 0; i < opt->connections; i++) {
-		free(workers[i].body);
-		free(workers[i].latency_ns);
+		httpc_conn_clear(&workers[i].conn);
+		httpc_latency_clear(&workers[i].latency);
 	}
 	free(workers);
 	return atomic_load(&run->failed) == 0 ? 0 : 1;
 }
 
 /*---- options ----*/
-
-static int parse_url(const char *url, struct options *opt)
-{
-	const char *hostport = url, *end, *colon;
-	size_t host_len;
-
-	if (strncmp(url, "http://", 7) == 0)
-		hostport = url + 7;
-	else if (strstr(url, "://"))
-		return -EINVAL;   /* no TLS here */
-	end = hostport + strcspn(hostport, "/");
-	colon = memchr(hostport, ':', (size_t)(end - hostport));
-	host_len = (size_t)((colon ? colon : end) - hostport);
-	if (host_len == 0 || host_len >= sizeof(opt->host))
-		return -EINVAL;
-	memcpy(opt->host, hostport, host_len);
-	opt->host[host_len] = 0;
-	snprintf(opt->port, sizeof(opt->port), "%.*s", colon ? (int)(end - colon - 1) : 4,
-		 colon ? colon + 1 : "4318");
-	return 0;
-}
 
 static void usage(FILE *f)
 {
@@ -732,7 +435,7 @@ static int apply_option(int c, const char *arg, char **argv, struct options *opt
 		opt->ids_path = arg;
 		break;
 	case OPT_URL:
-		rc = parse_url(arg, opt);
+		rc = httpc_target_parse(&opt->target, arg, "4318");
 		break;
 	case OPT_DIRECT:
 		opt->direct_dir = arg;
@@ -773,7 +476,8 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	int c;
 
 	memset(opt, 0, sizeof(*opt));
-	parse_url("http://127.0.0.1:4318", opt);
+	httpc_target_parse(&opt->target, "http://127.0.0.1:4318", "4318");
+	opt->target.io_timeout_s = IO_TIMEOUT_S;
 	opt->connections = 4;
 	opt->expect_spans = -1;
 	opt->seed = clock_ns() ^ ((uint64_t)getpid() << 32);
@@ -809,7 +513,8 @@ int main(int argc, char **argv)
 	run.opt = &opt;
 	if (load_ids(&run, opt.ids_path) < 0)
 		rc = 2;
-	else if (opt.direct_dir ? open_store(&run) < 0 : resolve(&run) < 0)
+	else if (opt.direct_dir ? open_store(&run) < 0 :
+		 httpc_target_resolve(&opt.target, "querybench") < 0)
 		rc = 2;
 	else {
 		install_signals();

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # run.sh - end-to-end ingest benchmark of tracemap, then the stage ceilings,
-# then the query benchmark.
+# then the ingest formats compared, then the query benchmark.
 #
 # usage: bench/run.sh [BUILD_DIR] [DURATION_S]      (defaults: build 60)
 #        bench/run.sh --query-only [BUILD_DIR]      (the query benchmark alone)
+#        bench/run.sh --formats-only [BUILD_DIR]    (the format comparison alone)
 #
 # For each sync mode (full, none): start a fresh server on a free port, load
 # it with bench/loadgen for DURATION_S seconds, stop it with SIGTERM, and
 # check with `tracemap check` that the store holds every acknowledged span.
 # Then measure the decode and store ceilings with bench/stages on the very
 # request bodies loadgen sent first (same seed), and print one table.
+#
+# Format comparison: for each of FORMATS, a fresh server with --sync full
+# and FORMAT_SECONDS of loadgen --format on the same spans (same seed); one
+# table of spans/s, latency and bytes per span, with spans/s as a fraction
+# of otlp-proto's.  A format the server refuses (say 400 "not implemented
+# yet") shows as n/a with the server's message; the other formats still run.
 #
 # Query benchmark: fill a fresh store with QUERY_SPANS spans, pick the traces
 # of TRACE_SPANS spans from what loadgen wrote with --ids-out, and time
@@ -23,13 +30,16 @@
 # KEEP=1 keeps the work directory with every log.  Query benchmark:
 # QUERY_SPANS (5000000; 0 skips it), TRACE_SPANS (50), QUERY_SECONDS (20 per
 # run), QUERY_CONNECTIONS ("1 4": one HTTP and one direct run for each).
+# Format comparison: FORMATS ("otlp-proto otlp-json zipkin-json"; empty
+# skips it), FORMAT_SECONDS (20 per format).
 set -u
 
 QUERY_ONLY=0
-if [ "${1:-}" = --query-only ]; then
-	QUERY_ONLY=1
-	shift
-fi
+FORMATS_ONLY=0
+case "${1:-}" in
+--query-only) QUERY_ONLY=1; shift ;;
+--formats-only) FORMATS_ONLY=1; shift ;;
+esac
 BUILD_DIR=${1:-build}
 DURATION=${2:-60}
 CONNECTIONS=${CONNECTIONS:-8}
@@ -43,10 +53,29 @@ QUERY_SPANS=${QUERY_SPANS:-5000000}
 TRACE_SPANS=${TRACE_SPANS:-50}
 QUERY_SECONDS=${QUERY_SECONDS:-20}
 QUERY_CONNECTIONS=${QUERY_CONNECTIONS:-1 4}
+FORMATS=${FORMATS-otlp-proto otlp-json zipkin-json}
+FORMAT_SECONDS=${FORMAT_SECONDS:-20}
 if [ "$QUERY_ONLY" = 1 ] && [ "$QUERY_SPANS" -le 0 ]; then
 	echo "run.sh: --query-only needs QUERY_SPANS > 0" >&2
 	exit 2
 fi
+if [ "$FORMATS_ONLY" = 1 ] && [ -z "$FORMATS" ]; then
+	echo "run.sh: --formats-only needs FORMATS" >&2
+	exit 2
+fi
+for f in $FORMATS; do
+	case $f in
+	otlp-proto | otlp-json | zipkin-json) ;;
+	*) echo "run.sh: unknown format '$f' in FORMATS" >&2; exit 2 ;;
+	esac
+done
+# what runs: the ingest runs with the stages, the formats, the queries
+DO_INGEST=1
+DO_FORMATS=1
+DO_QUERY=1
+[ "$QUERY_ONLY" = 0 ] && [ "$FORMATS_ONLY" = 0 ] || DO_INGEST=0
+[ "$QUERY_ONLY" = 0 ] && [ -n "$FORMATS" ] || DO_FORMATS=0
+[ "$FORMATS_ONLY" = 0 ] && [ "$QUERY_SPANS" -gt 0 ] || DO_QUERY=0
 
 TRACEMAP=$BUILD_DIR/tracemap
 [ -x "$TRACEMAP" ] || TRACEMAP=$BUILD_DIR/server/tracemap
@@ -54,8 +83,8 @@ LOADGEN=$BUILD_DIR/bench/loadgen
 STAGES=$BUILD_DIR/bench/stages
 QUERYBENCH=$BUILD_DIR/bench/querybench
 NEEDED="$TRACEMAP $LOADGEN"
-[ "$QUERY_ONLY" = 1 ] || NEEDED="$NEEDED $STAGES"
-[ "$QUERY_SPANS" -le 0 ] || NEEDED="$NEEDED $QUERYBENCH"
+[ "$DO_INGEST" = 0 ] || NEEDED="$NEEDED $STAGES"
+[ "$DO_QUERY" = 0 ] || NEEDED="$NEEDED $QUERYBENCH"
 for exe in $NEEDED; do
 	if [ ! -x "$exe" ]; then
 		echo "run.sh: $exe not found; build first (meson compile -C $BUILD_DIR)" >&2
@@ -139,7 +168,7 @@ stop_server() {
 
 # one end-to-end run; leaves loadgen-$mode.txt, check-$mode.txt, verified-$mode
 run_mode() {
-	local mode=$1 rc acked stored
+	local mode=$1 rc
 	local data=$WORK/data-$mode
 	log "sync $mode: ${DURATION}s of load over $CONNECTIONS connections"
 	start_server "$mode" "$data" "$WORK/server-$mode.log" || return 1
@@ -149,24 +178,30 @@ run_mode() {
 	rc=$?
 	[ $rc -eq 0 ] || { log "loadgen reported failed requests ($mode)"; FAILED=1; }
 	stop_server || { log "server exited with status $? ($mode)"; FAILED=1; }
-	"$TRACEMAP" check --data "$data" >"$WORK/check-$mode.txt" 2>&1 ||
-		{ log "tracemap check found problems ($mode):"; cat "$WORK/check-$mode.txt" >&2; FAILED=1; }
-	acked=$(val spans_acked "$WORK/loadgen-$mode.txt")
-	stored=$(val spans "$WORK/check-$mode.txt")
+	verify_store "$data" "$(val spans_acked "$WORK/loadgen-$mode.txt")" "$mode"
+	rm -rf "$data"
+}
+
+# checks the stopped server's store with `tracemap check` against the
+# number of acknowledged spans; leaves check-$name.txt and verified-$name
+verify_store() {
+	local data=$1 acked=$2 name=$3 stored
+	"$TRACEMAP" check --data "$data" >"$WORK/check-$name.txt" 2>&1 ||
+		{ log "tracemap check found problems ($name):"; cat "$WORK/check-$name.txt" >&2; FAILED=1; }
+	stored=$(val spans "$WORK/check-$name.txt")
 	if [ -z "$acked" ] || [ -z "$stored" ]; then
-		echo "ERROR" >"$WORK/verified-$mode"
+		echo "ERROR" >"$WORK/verified-$name"
 		FAILED=1
 	elif [ "$stored" -lt "$acked" ]; then
-		echo "LOST:$((acked - stored))" >"$WORK/verified-$mode"
-		log "LOST $((acked - stored)) acknowledged spans ($mode)"
+		echo "LOST:$((acked - stored))" >"$WORK/verified-$name"
+		log "LOST $((acked - stored)) acknowledged spans ($name)"
 		FAILED=1
 	elif [ "$stored" -gt "$acked" ]; then
 		# spans of requests the server stored but whose answer never came
-		echo "EXTRA:$((stored - acked))" >"$WORK/verified-$mode"
+		echo "EXTRA:$((stored - acked))" >"$WORK/verified-$name"
 	else
-		echo "$stored" >"$WORK/verified-$mode"
+		echo "$stored" >"$WORK/verified-$name"
 	fi
-	rm -rf "$data"
 }
 
 # the ingest runs and the stage ceilings
@@ -210,6 +245,87 @@ print_ingest_table() {
 			"$(val latency_p50_ms "$lg")" "$(val latency_p99_ms "$lg")" \
 			"$(val server_peak_rss_anon_mb "$lg")" "${DECODE:-?}" "${store:-?}" "$frac" \
 			"$(cat "$WORK/verified-$mode" 2>/dev/null || echo '?')"
+	done
+}
+
+#---- format comparison ----
+
+# the first failure loadgen printed: "HTTP 400: not implemented yet"
+first_failure() {
+	sed -n 's/^loadgen: request failed: \(.*\) (further failures.*/\1/p' "$1" | head -1
+}
+
+# one format on a fresh server with --sync full.  One request first (other
+# traces: SEED+1000) tells whether the server takes the format at all; if
+# not, the format is n/a and its timed run is skipped.  Leaves
+# loadgen-fmt-$f.txt (or na-$f with the reason) and verified-fmt-$f.
+run_format() {
+	local f=$1 rc probe_acked run_acked
+	local data=$WORK/data-fmt-$f
+	log "format $f: ${FORMAT_SECONDS}s of load over $CONNECTIONS connections, sync full"
+	start_server full "$data" "$WORK/server-fmt-$f.log" || return 1
+	run_child "$LOADGEN" --url "http://127.0.0.1:$PORT" --format "$f" --requests 1 \
+		--connections 1 --spans-per-batch "$SPANS_PER_BATCH" --seed "$((SEED + 1000))" \
+		--quiet >"$WORK/probe-fmt-$f.txt" 2>"$WORK/probe-fmt-$f.err"
+	probe_acked=$(val spans_acked "$WORK/probe-fmt-$f.txt")
+	if [ "${probe_acked:-0}" -eq 0 ]; then
+		first_failure "$WORK/probe-fmt-$f.err" >"$WORK/na-$f"
+		[ -s "$WORK/na-$f" ] ||
+			sed -n 's/^loadgen: //p' "$WORK/probe-fmt-$f.err" | head -1 >"$WORK/na-$f"
+		log "format $f: n/a: $(cat "$WORK/na-$f")"
+		stop_server || { log "server exited with status $? (format $f)"; FAILED=1; }
+		rm -rf "$data"
+		return 0
+	fi
+	run_child "$LOADGEN" --url "http://127.0.0.1:$PORT" --format "$f" \
+		--duration "$FORMAT_SECONDS" --connections "$CONNECTIONS" \
+		--spans-per-batch "$SPANS_PER_BATCH" --seed "$SEED" --server-pid "$SERVER_PID" \
+		--quiet >"$WORK/loadgen-fmt-$f.txt" 2>"$WORK/loadgen-fmt-$f.err"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		log "loadgen reported failed requests (format $f): $(first_failure "$WORK/loadgen-fmt-$f.err")"
+		FAILED=1
+	fi
+	stop_server || { log "server exited with status $? (format $f)"; FAILED=1; }
+	run_acked=$(val spans_acked "$WORK/loadgen-fmt-$f.txt")
+	verify_store "$data" "$(( probe_acked + ${run_acked:-0} ))" "fmt-$f"
+	rm -rf "$data"
+}
+
+run_formats() {
+	local f
+	FORMAT_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+	for f in $FORMATS; do
+		run_format "$f" || FAILED=1
+	done
+	FORMAT_LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+}
+
+print_format_table() {
+	local f lg proto rate frac bps
+	proto=$(val spans_per_s "$WORK/loadgen-fmt-otlp-proto.txt" 2>/dev/null)
+	echo
+	echo "tracemap ingest formats: ${FORMAT_SECONDS}s per format, sync full," \
+		"$CONNECTIONS connections, $SPANS_PER_BATCH spans/request, seed $SEED," \
+		"$(nproc) CPUs, load average ${FORMAT_LOAD_BEFORE:-?} before /" \
+		"${FORMAT_LOAD_AFTER:-?} after; of_proto = spans/s / otlp-proto's"
+	printf '%-12s %10s %8s %8s %10s %8s %s\n' format spans/s p50_ms p99_ms bytes/span \
+		of_proto verified
+	for f in $FORMATS; do
+		if [ -f "$WORK/na-$f" ]; then
+			bps=$(val bytes_per_span "$WORK/probe-fmt-$f.txt" 2>/dev/null)
+			printf '%-12s %10s %8s %8s %10s %8s %s\n' "$f" n/a n/a n/a "${bps:-?}" n/a \
+				"n/a: $(cat "$WORK/na-$f")"
+			continue
+		fi
+		lg=$WORK/loadgen-fmt-$f.txt
+		rate=$(val spans_per_s "$lg" 2>/dev/null)
+		frac=$(awk -v r="${rate:-0}" -v p="${proto:-0}" \
+			'BEGIN { if (p > 0) printf "%.2f", r / p; else print "?" }')
+		printf '%-12s %10s %8s %8s %10s %8s %s\n' "$f" "${rate:-?}" \
+			"$(val latency_p50_ms "$lg" 2>/dev/null)" "$(val latency_p99_ms "$lg" 2>/dev/null)" \
+			"$(val bytes_per_span "$lg" 2>/dev/null)" "$frac" \
+			"$(cat "$WORK/verified-fmt-$f" 2>/dev/null || echo '?')"
 	done
 }
 
@@ -350,8 +466,10 @@ print_query_table() {
 	done
 }
 
-[ "$QUERY_ONLY" = 1 ] || run_ingest
-[ "$QUERY_SPANS" -le 0 ] || run_query || FAILED=1
-[ "$QUERY_ONLY" = 1 ] || print_ingest_table
-[ "$QUERY_SPANS" -le 0 ] || print_query_table
+[ "$DO_INGEST" = 0 ] || run_ingest
+[ "$DO_FORMATS" = 0 ] || run_formats
+[ "$DO_QUERY" = 0 ] || run_query || FAILED=1
+[ "$DO_INGEST" = 0 ] || print_ingest_table
+[ "$DO_FORMATS" = 0 ] || print_format_table
+[ "$DO_QUERY" = 0 ] || print_query_table
 exit $FAILED
