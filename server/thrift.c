@@ -172,7 +172,7 @@ int tm_thrift_read_double(struct tm_thrift_reader *r, double *out)
 static int read_size(struct tm_thrift_reader *r, const char *what, uint32_t *out)
 {
 	size_t at = r->pos;
-	int32_t n;
+	int32_t n = 0;
 	if (tm_thrift_read_i32(r, &n) < 0)
 		return -EBADMSG;
 	if (n < 0)
@@ -184,7 +184,7 @@ static int read_size(struct tm_thrift_reader *r, const char *what, uint32_t *out
 int tm_thrift_read_binary(struct tm_thrift_reader *r, const uint8_t **ptr, size_t *len)
 {
 	size_t at = r->pos;
-	uint32_t n;
+	uint32_t n = 0;
 	if (read_size(r, "string length", &n) < 0)
 		return -EBADMSG;
 	if (n > left(r))
@@ -257,12 +257,27 @@ int tm_thrift_read_field(struct tm_thrift_reader *r, uint8_t *type, int16_t *id)
 
 static int skip_value(struct tm_thrift_reader *r, uint8_t type, unsigned depth);
 
+/* depth containers are open; one more may open within the limit */
 static int enter(struct tm_thrift_reader *r, unsigned depth)
 {
 	if (depth >= TM_THRIFT_MAX_DEPTH)
 		return tm_thrift_fail(r, r->pos, "containers nested deeper than %d levels",
 				      TM_THRIFT_MAX_DEPTH);
 	return 0;
+}
+
+int tm_thrift_enter(struct tm_thrift_reader *r)
+{
+	if (enter(r, r->depth) < 0)
+		return -EBADMSG;
+	r->depth++;
+	return 0;
+}
+
+void tm_thrift_leave(struct tm_thrift_reader *r)
+{
+	if (r->depth)
+		r->depth--;
 }
 
 static int skip_struct(struct tm_thrift_reader *r, unsigned depth)
@@ -334,5 +349,5 @@ static int skip_value(struct tm_thrift_reader *r, uint8_t type, unsigned depth)
 
 int tm_thrift_skip(struct tm_thrift_reader *r, uint8_t type)
 {
-	return skip_value(r, type, 0);
+	return skip_value(r, type, r->depth);
 }

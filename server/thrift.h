@@ -47,6 +47,7 @@ struct tm_thrift_reader {
 	size_t len;
 	size_t pos;            /* next byte to read */
 	size_t field_offset;   /* where the last field header began */
+	unsigned depth;        /* containers open around the read position */
 	char error[160];       /* first error; "" while there is none */
 };
 
@@ -77,7 +78,14 @@ int tm_thrift_read_list(struct tm_thrift_reader *r, uint8_t *elem_type, uint32_t
 int tm_thrift_read_map(struct tm_thrift_reader *r, uint8_t *key_type, uint8_t *value_type,
 		       uint32_t *n);
 
-/* skips one value of the given type, checking everything inside it. */
+/* counts one container (struct, list, set or map) the caller reads itself,
+ * so that the nesting limit holds for the whole buffer, skipped parts or
+ * not; -EBADMSG past TM_THRIFT_MAX_DEPTH.  tm_thrift_leave() closes it. */
+int tm_thrift_enter(struct tm_thrift_reader *r);
+void tm_thrift_leave(struct tm_thrift_reader *r);
+
+/* skips one value of the given type, checking everything inside it; its
+ * containers count from the depth the caller has entered. */
 int tm_thrift_skip(struct tm_thrift_reader *r, uint8_t type);
 
 /* records an error of the caller's own (a field of the wrong type, a
@@ -86,8 +94,7 @@ int tm_thrift_skip(struct tm_thrift_reader *r, uint8_t type);
 int tm_thrift_fail(struct tm_thrift_reader *r, size_t offset, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* "i64", "string", ...; "type 9" style names are not returned: unknown ids
- * give "unknown". */
+/* the name of a type id ("i64", "string", ...), or "unknown". */
 const char *tm_thrift_type_name(uint8_t type);
 
 #endif
