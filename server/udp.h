@@ -7,8 +7,8 @@
  * writer is done with them.  A datagram that cannot be decoded, does not
  * fit the write queue, or is larger than 64 KiB is dropped, counted, and
  * logged at most once a second with the reason.
- * Threads: start, stop and get_stats from any one thread; the listener's
- * thread and the writer's done callbacks are internal.
+ * Threads: start and stop from one thread, get_stats from any; the
+ * listener's thread and the writer's done callbacks are internal.
  * Errors: tm_udp_start returns a negative errno and a one-line message. */
 #ifndef TM_UDP_H
 #define TM_UDP_H

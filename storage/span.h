@@ -179,7 +179,8 @@ int tm_id_is_zero(const uint8_t *id, size_t len);
 void tm_id_to_hex(const uint8_t *id, size_t len, char *out);
 
 /* parses a hex trace ID of 1 to 32 digits, either case, leading zeros
- * optional (Jaeger's rule), into 16 bytes.  Returns 0 or -EINVAL. */
+ * optional (Jaeger's rule), or an AWS X-Ray ID (1-8 hex-24 hex), into 16
+ * bytes.  Returns 0 or -EINVAL. */
 int tm_trace_id_parse(const char *hex, size_t len, uint8_t out[TM_TRACE_ID_LEN]);
 
 #endif

@@ -41,7 +41,8 @@ unsigned char *tm_buf_reserve(struct tm_buf *b, size_t len)
 {
 	if (b->failed)
 		return NULL;
-	if (b->cap - b->len < len) {
+	/* an empty buffer gets memory even for 0 bytes: NULL + 0 is undefined */
+	if (b->cap - b->len < len || !b->data) {
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap - b->len < len) {
 			if (cap > SIZE_MAX / 2) {
@@ -484,8 +485,22 @@ static int hex_digit(char c)
 	return -1;
 }
 
+/* AWS X-Ray's form 1-5759e988-bd862e3fe1be46a994272793: the time and the
+ * random part are the 16 bytes */
+static int xray_trace_id_parse(const char *s, size_t len, uint8_t out[TM_TRACE_ID_LEN])
+{
+	if (len != 35 || s[0] != '1' || s[1] != '-' || s[10] != '-')
+		return -EINVAL;
+	char hex[32];
+	memcpy(hex, s + 2, 8);
+	memcpy(hex + 8, s + 11, 24);
+	return tm_trace_id_parse(hex, 32, out);
+}
+
 int tm_trace_id_parse(const char *hex, size_t len, uint8_t out[TM_TRACE_ID_LEN])
 {
+	if (len == 35 && hex[1] == '-')
+		return xray_trace_id_parse(hex, len, out);
 	if (len == 0 || len > 2 * TM_TRACE_ID_LEN)
 		return -EINVAL;
 	memset(out, 0, TM_TRACE_ID_LEN);

@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CC=${CC:-clang}
 WORK=${FUZZ_WORK:-$(mktemp -d /tmp/tracemap-fuzz.XXXXXX)}
-TARGETS=${FUZZ_TARGETS:-"otlp_proto otlp_json span_record gzip jaeger"}
+TARGETS=${FUZZ_TARGETS:-"otlp_proto otlp_json span_record gzip jaeger xray"}
 
 mkdir -p "$WORK/gen"
 protoc-c --proto_path="$ROOT/server/proto" --c_out="$WORK/gen" \
@@ -33,6 +33,7 @@ sources() {
 	otlp_proto)  echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_otlp.c $ROOT/server/otlp_wire.c $WORK/gen/*.pb-c.c" ;;
 	otlp_json)   echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_otlp_json.c $ROOT/server/json_reader.c" ;;
 	jaeger)      echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_jaeger.c $ROOT/server/thrift.c" ;;
+	xray)        echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_xray.c $ROOT/server/json.c" ;;
 	span_record) echo "$STORAGE" ;;
 	gzip)        echo "$STORAGE $ROOT/server/gzip.c" ;;
 	*)           echo "run.sh: unknown target $1" >&2; exit 2 ;;
@@ -44,7 +45,7 @@ printf '%-14s %12s %8s\n' target execs crashes
 for t in $TARGETS; do
 	bin="$WORK/fuzz_$t"
 	# shellcheck disable=SC2046,SC2086  # word splitting of the lists is wanted
-	$CC $CFLAGS -o "$bin" "$HERE/fuzz_$t.c" $(sources "$t") -lprotobuf-c -lz \
+	$CC $CFLAGS -o "$bin" "$HERE/fuzz_$t.c" $(sources "$t") -lprotobuf-c -lz -ljansson \
 		>"$WORK/build_$t.log" 2>&1 || {
 		echo "run.sh: building fuzz_$t failed, see $WORK/build_$t.log" >&2
 		exit 2

@@ -272,6 +272,36 @@ static void times_and_names(void)
 	tm_arena_clear(&arena);
 }
 
+/* where the database is, from the url forms the SDKs send */
+static void sql_url(const char *url_member, const char *host, int64_t port, const char *db)
+{
+	char datagram[512];
+	struct tm_arena arena;
+	struct tm_span s;
+	snprintf(datagram, sizeof(datagram), SEG(",\"subsegments\":[{\"name\":\"db\","
+		 "\"id\":\"1111111111111111\",\"start_time\":1,\"end_time\":2,"
+		 "\"namespace\":\"remote\",\"sql\":{%s}}]"), url_member);
+	struct tm_batch batch;
+	struct tm_ingest_report rep;
+	CHECK_INT_EQ(decode(datagram, strlen(datagram), &arena, &batch, &rep), 0);
+	s = span_at(&batch, 1, &arena);
+	CHECK_STR_EQ(str_dup(tm_attrs_get_str(&s.attrs, "server.address")), host);
+	const struct tm_attr *p = attr(&s.attrs, "server.port");
+	CHECK_INT_EQ(p ? p->value.u.integer : -1, port);
+	CHECK_STR_EQ(str_dup(tm_attrs_get_str(&s.attrs, "db.namespace")), db);
+	tm_arena_clear(&arena);
+}
+
+static void sql_urls(void)
+{
+	sql_url("\"url\":\"db.test:5432/orders\"", "db.test", 5432, "orders");
+	sql_url("\"url\":\"jdbc:mysql://app:pw@10.0.0.7:3306/shop?ssl=true\"", "10.0.0.7", 3306,
+		"shop");
+	sql_url("\"url\":\"postgresql://[::1]:5432/x\"", "::1", 5432, "x");
+	sql_url("\"url\":\"postgresql://db.test\"", "db.test", -1, "(null)");
+	sql_url("\"connection_string\":\"Server=db;Database=shop\"", "(null)", -1, "(null)");
+}
+
 /* integers past int64 are valid JSON; the document is read with doubles */
 static void big_integers(void)
 {
@@ -282,7 +312,7 @@ static void big_integers(void)
 	const struct tm_attr *n = attr(&s.attrs, "aws.xray.annotations.n");
 	CHECK(n && n->value.type == TM_VAL_DOUBLE && n->value.u.dbl == 3.0);
 	CHECK_STR_EQ(str_dup(tm_attrs_get_str(&s.attrs, "aws.xray.metadata.default")),
-		     "{\"huge\":18446744073709552000}");
+		     "{\"huge\":1.8446744073709552e+19}");
 	tm_arena_clear(&arena);
 }
 
@@ -495,6 +525,7 @@ int main(int argc, char **argv)
 	errors_fields();
 	times_and_names();
 	big_integers();
+	sql_urls();
 	bad_headers();
 	bad_documents();
 	sizes_and_depths();

@@ -99,6 +99,11 @@ static void test_ids(void)
 	CHECK_INT_EQ(tm_trace_id_parse("abc", 3, id), 0);
 	tm_id_to_hex(id, 16, hex);
 	CHECK_STR_EQ(hex, "00000000000000000000000000000abc");
+	CHECK_INT_EQ(tm_trace_id_parse("1-5759e988-bd862e3fe1be46a994272793", 35, id), 0);
+	tm_id_to_hex(id, 16, hex);
+	CHECK_STR_EQ(hex, "5759e988bd862e3fe1be46a994272793");
+	CHECK_INT_EQ(tm_trace_id_parse("2-5759e988-bd862e3fe1be46a994272793", 35, id), -EINVAL);
+	CHECK_INT_EQ(tm_trace_id_parse("1-5759e988-bd862e3fe1be46a99427279x", 35, id), -EINVAL);
 	CHECK_INT_EQ(tm_trace_id_parse("", 0, id), -EINVAL);
 	CHECK_INT_EQ(tm_trace_id_parse("xyz", 3, id), -EINVAL);
 	CHECK_INT_EQ(tm_trace_id_parse("0123456789abcdef0123456789abcdef0", 33, id), -EINVAL);

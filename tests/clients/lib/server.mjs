@@ -81,7 +81,8 @@ function tail(text, n = 4000) {
 // Server process
 // ---------------------------------------------------------------------------
 
-const LISTEN_RE = /listening on 127\.0\.0\.1:(\d+)/;
+// the main line ("tracemap 0.1.0 listening on ..."), not the UDP listeners' lines
+const LISTEN_RE = /tracemap \S+ listening on 127\.0\.0\.1:(\d+)/;
 
 export class TracemapServer {
   constructor({ args = [], dataDir = null, startTimeoutMs = 20000 } = {}) {
