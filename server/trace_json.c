@@ -455,6 +455,15 @@ static const char *kind_name(uint8_t kind)
 	}
 }
 
+static int has_attr(const struct tm_attrs *attrs, const char *key)
+{
+	size_t n = strlen(key);
+	for (size_t i = 0; i < attrs->n; i++)
+		if (attrs->items[i].key.len == n && !memcmp(attrs->items[i].key.ptr, key, n))
+			return 1;
+	return 0;
+}
+
 /* the tags after the span attributes, in the translator's order. */
 static void jaeger_span_meta_tags(struct tag_list *tl, const struct tm_span *s)
 {
@@ -466,8 +475,12 @@ static void jaeger_span_meta_tags(struct tag_list *tl, const struct tm_span *s)
 		tag_cstr(tl, "otel.status_code", "OK");
 	} else if (s->status_code == TM_STATUS_ERROR) {
 		tag_cstr(tl, "otel.status_code", "ERROR");
-		tag_open(tl, "error", 5, "bool");
-		tm_buf_add_str(tl->b, "true}");
+		/* a span that came with an error tag of its own (Zipkin, Jaeger)
+		 * keeps that one: a key twice confuses every reader */
+		if (!has_attr(&s->attrs, "error")) {
+			tag_open(tl, "error", 5, "bool");
+			tm_buf_add_str(tl->b, "true}");
+		}
 	}
 	if (s->status_message.len)
 		tag_str(tl, "otel.status_description", &s->status_message);

@@ -118,7 +118,7 @@ function compareOtlpJson(json, expected) {
 }
 
 /** Jaeger tags {key,type,value} of an expected span: its attributes, then
- * what the OTLP→Jaeger translation adds. */
+ * what the OTLP→Jaeger translation adds (never a key twice). */
 function jaegerTags(e) {
   const tags = e.attributes.map(({ key, value }) => ('intValue' in value
     ? { key, type: 'int64', value: Number(value.intValue) }
@@ -127,7 +127,10 @@ function jaegerTags(e) {
   if (e.status.code === 1) tags.push({ key: 'otel.status_code', type: 'string', value: 'OK' });
   if (e.status.code === 2) {
     tags.push({ key: 'otel.status_code', type: 'string', value: 'ERROR' });
-    tags.push({ key: 'error', type: 'bool', value: true });
+    // a span with an error tag of its own keeps it, and no second 'error'
+    if (!e.attributes.some(({ key }) => key === 'error')) {
+      tags.push({ key: 'error', type: 'bool', value: true });
+    }
   }
   if (e.status.message) {
     tags.push({ key: 'otel.status_description', type: 'string', value: e.status.message });
