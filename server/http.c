@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netaddr.h"
 #include "otlp_response.h"
 #include "pages.h"
 
@@ -219,36 +220,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	LOG(TM_LOG_DEBUG, "libmicrohttpd: %s", msg);
 }
 
-static int parse_listen(const char *spec, struct sockaddr_in *sa, char *err, size_t errlen)
-{
-	const char *colon = strrchr(spec, ':');
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	char host[64];
-	size_t hlen = colon ? (size_t)(colon - spec) : 0;
-	char *end;
-	long port = colon ? strtol(colon + 1, &end, 10) : -1;
-	if (!colon || hlen >= sizeof(host) || colon[1] == '\0' || *end || port < 0 ||
-	    port > 65535) {
-		snprintf(err, errlen, "--listen %s: expected ADDR:PORT, e.g. 127.0.0.1:4318", spec);
-		return -EINVAL;
-	}
-	memcpy(host, spec, hlen);
-	host[hlen] = '\0';
-	if (hlen == 0 || !strcmp(host, "localhost"))
-		strcpy(host, "127.0.0.1");
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
-		snprintf(err, errlen, "--listen %s: '%s' is not an IPv4 address", spec, host);
-		return -EINVAL;
-	}
-	sa->sin_port = htons((uint16_t)port);
-	return 0;
-}
-
 int tm_http_check_listen(const char *spec, char *err, size_t errlen)
 {
 	struct sockaddr_in sa;
-	return parse_listen(spec, &sa, err, errlen);
+	return tm_netaddr_parse(spec, &sa, err, errlen);
 }
 
 /* binds the socket ourselves: exact errors ("address in use") and the real
@@ -256,7 +231,7 @@ int tm_http_check_listen(const char *spec, char *err, size_t errlen)
 static int open_listener(const char *spec, char *addr_out, char *err, size_t errlen)
 {
 	struct sockaddr_in sa;
-	int rc = parse_listen(spec, &sa, err, errlen);
+	int rc = tm_netaddr_parse(spec, &sa, err, errlen);
 	if (rc)
 		return rc;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -274,9 +249,7 @@ static int open_listener(const char *spec, char *addr_out, char *err, size_t err
 		close(fd);
 		return rc;
 	}
-	char ip[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
-	snprintf(addr_out, HTTP_ADDR_LEN, "%s:%u", ip, ntohs(sa.sin_port));
+	tm_netaddr_format(&sa, addr_out, HTTP_ADDR_LEN);
 	return fd;
 }
 

@@ -15,6 +15,14 @@ void tm_ingest_reject(struct tm_ingest_report *report, const char *fmt, ...)
 	}
 }
 
+int tm_ingest_too_big(const struct tm_arena *arena, struct tm_ingest_report *report)
+{
+	snprintf(report->message, sizeof(report->message),
+		 "decoding this body needs more than %zu bytes of memory; send smaller batches",
+		 arena->max_bytes);
+	return -E2BIG;
+}
+
 static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -32,6 +32,11 @@ typedef int (*tm_ingest_decode_fn)(const void *body, size_t len, struct tm_arena
 /* decodes exactly 2*out_len hex digits (either case) into out; 0 or -EINVAL. */
 int tm_ingest_hex_id(const char *hex, size_t len, uint8_t *out, size_t out_len);
 
+/* the -E2BIG answer for a body whose decoded form passed the arena's limit
+ * (a few bytes of a wire format can stand for a struct of fifty): fills the
+ * message and returns -E2BIG. */
+int tm_ingest_too_big(const struct tm_arena *arena, struct tm_ingest_report *report);
+
 /* records the first reason a span was rejected and counts it. */
 void tm_ingest_reject(struct tm_ingest_report *report, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

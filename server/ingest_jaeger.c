@@ -810,11 +810,5 @@ int tm_ingest_jaeger_thrift(const void *body, size_t len, struct tm_arena *arena
 	tm_batch_done(batch);
 	if (rc == -EBADMSG)
 		describe_bad_body(&d);
-	if (rc == -ENOMEM && arena->hit_limit) {
-		snprintf(report->message, sizeof(report->message),
-			 "decoding this body needs more than %zu bytes of memory; send smaller batches",
-			 arena->max_bytes);
-		return -E2BIG;
-	}
-	return rc;
+	return rc == -ENOMEM && arena->hit_limit ? tm_ingest_too_big(arena, report) : rc;
 }

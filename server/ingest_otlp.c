@@ -1,4 +1,5 @@
 /* ingest_otlp.c - ExportTraceServiceRequest (protobuf) -> tm_batch. */
+#include "pb_arena.h"
 #include "ingest_otlp.h"
 
 #include <errno.h>
@@ -15,28 +16,6 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue PbKeyValue;
 typedef Opentelemetry__Proto__Trace__V1__Span PbSpan;
 typedef Opentelemetry__Proto__Trace__V1__ResourceSpans PbResourceSpans;
 typedef Opentelemetry__Proto__Trace__V1__ScopeSpans PbScopeSpans;
-
-/* protobuf-c's allocator: remembers a failure, because unpack then returns
- * NULL exactly as for a malformed body */
-struct pb_alloc {
-	struct tm_arena *arena;
-	int failed;
-};
-
-static void *arena_pb_alloc(void *data, size_t size)
-{
-	struct pb_alloc *a = data;
-	void *p = tm_arena_alloc(a->arena, size);
-	if (!p)
-		a->failed = 1;
-	return p;
-}
-
-static void arena_pb_free(void *data, void *ptr)
-{
-	(void)data;
-	(void)ptr;   /* released with the whole arena */
-}
 
 struct convert {
 	struct tm_arena *arena;
@@ -257,17 +236,6 @@ static int add_resource_spans(struct convert *c, struct tm_batch *batch,
 	return rc;
 }
 
-/* a body whose decoded form would pass the arena's limit is refused as too
- * large (413), not as malformed: a few bytes of protobuf can stand for a
- * struct of fifty */
-static int too_big(const struct tm_arena *arena, struct tm_ingest_report *report)
-{
-	snprintf(report->message, sizeof(report->message),
-		 "decoding this body needs more than %zu bytes of memory; send smaller batches",
-		 arena->max_bytes);
-	return -E2BIG;
-}
-
 int tm_ingest_otlp_proto(const void *body, size_t len, struct tm_arena *arena,
 			 struct tm_batch *batch, struct tm_ingest_report *report)
 {
@@ -276,14 +244,14 @@ int tm_ingest_otlp_proto(const void *body, size_t len, struct tm_arena *arena,
 	if (tm_otlp_wire_check(body, len, MAX_VALUE_DEPTH, report->message,
 			       sizeof(report->message)) < 0)
 		return -EBADMSG;
-	struct pb_alloc pb_alloc = { arena, 0 };
-	ProtobufCAllocator alloc = { arena_pb_alloc, arena_pb_free, &pb_alloc };
+	struct tm_pb_arena pb;
+	tm_pb_arena_init(&pb, arena);
 	Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
 		opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-			&alloc, len, body);
+			&pb.allocator, len, body);
 	if (!req && arena->hit_limit)
-		return too_big(arena, report);
-	if (!req && pb_alloc.failed) {
+		return tm_ingest_too_big(arena, report);
+	if (!req && pb.failed) {
 		snprintf(report->message, sizeof(report->message),
 			 "out of memory decoding the request");
 		return -ENOMEM;
@@ -299,5 +267,5 @@ int tm_ingest_otlp_proto(const void *body, size_t len, struct tm_arena *arena,
 		rc = add_resource_spans(&c, batch, req->resource_spans[i], i);
 	tm_batch_done(batch);
 	/* no unpack_free: the arena owns the message */
-	return rc == -ENOMEM && arena->hit_limit ? too_big(arena, report) : rc;
+	return rc == -ENOMEM && arena->hit_limit ? tm_ingest_too_big(arena, report) : rc;
 }

@@ -700,14 +700,6 @@ static int read_request(struct jctx *c, struct tm_batch *batch)
 	return rc;
 }
 
-static int too_big(const struct tm_arena *arena, struct tm_ingest_report *report)
-{
-	snprintf(report->message, sizeof(report->message),
-		 "decoding this body needs more than %zu bytes of memory; send smaller batches",
-		 arena->max_bytes);
-	return -E2BIG;
-}
-
 int tm_ingest_otlp_json(const void *body, size_t len, struct tm_arena *arena,
 			struct tm_batch *batch, struct tm_ingest_report *report)
 {
@@ -723,5 +715,5 @@ int tm_ingest_otlp_json(const void *body, size_t len, struct tm_arena *arena,
 		snprintf(report->message, sizeof(report->message), "%s", c.jr.message);
 	if (c.jr.err)
 		rc = c.jr.err;
-	return rc == -ENOMEM && arena->hit_limit ? too_big(arena, report) : rc;
+	return rc == -ENOMEM && arena->hit_limit ? tm_ingest_too_big(arena, report) : rc;
 }

@@ -985,12 +985,8 @@ int tm_ingest_xray_datagram(const void *data, size_t len, struct tm_arena *arena
 	tm_batch_done(batch);
 	if (rc)
 		report->accepted = report->rejected = 0;   /* nothing of it is stored */
-	if (rc == -ENOMEM && arena->hit_limit) {
-		snprintf(report->message, sizeof(report->message),
-			 "decoding this datagram needs more than %zu bytes of memory",
-			 arena->max_bytes);
-		return -E2BIG;
-	}
+	if (rc == -ENOMEM && arena->hit_limit)
+		return tm_ingest_too_big(arena, report);
 	if (rc == -ENOMEM)
 		snprintf(report->message, sizeof(report->message), "out of memory");
 	return rc;

@@ -447,12 +447,8 @@ int zk_sink_done(struct zk_sink *s, int rc)
 {
 	tm_buf_free(&s->scratch);
 	tm_batch_done(s->batch);
-	if (rc == -ENOMEM && s->arena->hit_limit) {
-		snprintf(s->report->message, sizeof(s->report->message), "decoding this body "
-			 "needs more than %zu bytes of memory; send smaller batches",
-			 s->arena->max_bytes);
-		return -E2BIG;
-	}
+	if (rc == -ENOMEM && s->arena->hit_limit)
+		return tm_ingest_too_big(s->arena, s->report);
 	if (rc == -ENOMEM)
 		snprintf(s->report->message, sizeof(s->report->message),
 			 "out of memory decoding the request");

@@ -5,6 +5,7 @@
  * are raw bytes here (8 or 16 for the trace, 8 for spans), addresses too
  * (4 or 16 bytes; shown as text, as in the JSON form).  A field of the
  * wrong size or an unknown kind refuses the body, naming the span. */
+#include "pb_arena.h"
 #include "ingest_zipkin.h"
 #include "ingest_zipkin_internal.h"
 
@@ -17,28 +18,6 @@
 
 typedef Zipkin__Proto3__Span PbSpan;
 typedef Zipkin__Proto3__Endpoint PbEndpoint;
-
-/* protobuf-c's allocator: remembers a failure, because unpack then returns
- * NULL exactly as for a malformed body */
-struct pb_alloc {
-	struct tm_arena *arena;
-	int failed;
-};
-
-static void *arena_pb_alloc(void *data, size_t size)
-{
-	struct pb_alloc *a = data;
-	void *p = tm_arena_alloc(a->arena, size);
-	if (!p)
-		a->failed = 1;
-	return p;
-}
-
-static void arena_pb_free(void *data, void *ptr)
-{
-	(void)data;
-	(void)ptr;   /* released with the whole arena */
-}
 
 struct pb_conv {
 	struct tm_arena *arena;
@@ -196,13 +175,13 @@ static int convert_span(struct pb_conv *c, const PbSpan *in, struct zk_span *z)
 static int unpack(const void *body, size_t len, struct tm_arena *arena,
 		  struct tm_ingest_report *report, Zipkin__Proto3__ListOfSpans **out)
 {
-	struct pb_alloc pb_alloc = { arena, 0 };
-	ProtobufCAllocator alloc = { arena_pb_alloc, arena_pb_free, &pb_alloc };
+	struct tm_pb_arena pb;
+	tm_pb_arena_init(&pb, arena);
 
-	*out = zipkin__proto3__list_of_spans__unpack(&alloc, len, body);
+	*out = zipkin__proto3__list_of_spans__unpack(&pb.allocator, len, body);
 	if (*out)
 		return 0;
-	if (pb_alloc.failed)
+	if (pb.failed)
 		return -ENOMEM;   /* zk_sink_done() tells -E2BIG from -ENOMEM */
 	return zk_bad(report, "body is not a valid zipkin.proto3.ListOfSpans protobuf message");
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netaddr.h"
 
 #define UDP_ADDR_LEN 64
 /* what the kernel queues while one datagram is decoded; it caps this at
@@ -53,42 +54,10 @@ struct tm_udp {
 
 /*---- addresses ----*/
 
-static int parse_address(const char *spec, struct sockaddr_in *sa, char *err, size_t errlen)
-{
-	const char *colon = strrchr(spec, ':');
-	char host[64], *end;
-	size_t hlen = colon ? (size_t)(colon - spec) : 0;
-	long port = colon ? strtol(colon + 1, &end, 10) : -1;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	if (!colon || hlen >= sizeof(host) || colon[1] == '\0' || *end || port < 0 ||
-	    port > 65535) {
-		snprintf(err, errlen, "%s: expected ADDR:PORT, e.g. 127.0.0.1:2000", spec);
-		return -EINVAL;
-	}
-	memcpy(host, spec, hlen);
-	host[hlen] = '\0';
-	if (hlen == 0 || !strcmp(host, "localhost"))
-		strcpy(host, "127.0.0.1");
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
-		snprintf(err, errlen, "%s: '%s' is not an IPv4 address", spec, host);
-		return -EINVAL;
-	}
-	sa->sin_port = htons((uint16_t)port);
-	return 0;
-}
-
 int tm_udp_check_address(const char *addr, char *err, size_t errlen)
 {
 	struct sockaddr_in sa;
-	return parse_address(addr, &sa, err, errlen);
-}
-
-static void format_address(const struct sockaddr_in *sa, char *out, size_t len)
-{
-	char ip[INET_ADDRSTRLEN] = "?";
-	inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
-	snprintf(out, len, "%s:%u", ip, ntohs(sa->sin_port));
+	return tm_netaddr_parse(addr, &sa, err, errlen);
 }
 
 /*---- drops ----*/
@@ -118,7 +87,7 @@ static void log_limited(struct tm_udp *u, const struct sockaddr_in *from, size_t
 		return;
 	}
 	char peer[UDP_ADDR_LEN], more[64] = "";
-	format_address(from, peer, sizeof(peer));
+	tm_netaddr_format(from, peer, sizeof(peer));
 	if (u->unlogged)
 		snprintf(more, sizeof(more), " (%" PRIu64 " more not logged)", u->unlogged);
 	LOG(TM_LOG_WARN, "%s: %s a datagram of %zu bytes from %s: %s%s", u->address, what, len,
@@ -279,7 +248,7 @@ static void udp_free(struct tm_udp *u)
 static int open_socket(struct tm_udp *u, const char *addr, char *err, size_t errlen)
 {
 	struct sockaddr_in sa;
-	int rc = parse_address(addr, &sa, err, errlen);
+	int rc = tm_netaddr_parse(addr, &sa, err, errlen);
 	if (rc)
 		return rc;
 	u->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -297,7 +266,7 @@ static int open_socket(struct tm_udp *u, const char *addr, char *err, size_t err
 		snprintf(err, errlen, "cannot receive UDP on %s: %s", addr, strerror(errno));
 		return rc;
 	}
-	format_address(&sa, u->address, sizeof(u->address));
+	tm_netaddr_format(&sa, u->address, sizeof(u->address));
 	return 0;
 }
 

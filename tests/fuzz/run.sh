@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CC=${CC:-clang}
 WORK=${FUZZ_WORK:-$(mktemp -d /tmp/tracemap-fuzz.XXXXXX)}
-TARGETS=${FUZZ_TARGETS:-"otlp_proto otlp_json span_record gzip jaeger xray zipkin"}
+TARGETS=${FUZZ_TARGETS:-"otlp_proto otlp_json span_record gzip jaeger xray zipkin jaeger_udp"}
 
 mkdir -p "$WORK/gen"
 protoc-c --proto_path="$ROOT/server/proto" --c_out="$WORK/gen" \
@@ -30,11 +30,12 @@ STORAGE="$ROOT/storage/arena.c $ROOT/storage/span_codec.c $ROOT/storage/batch.c"
 
 sources() {
 	case $1 in
-	otlp_proto)  echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_otlp.c $ROOT/server/otlp_wire.c $WORK/gen/*.pb-c.c" ;;
+	otlp_proto)  echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_otlp.c $ROOT/server/otlp_wire.c $ROOT/server/pb_arena.c $WORK/gen/*.pb-c.c" ;;
 	otlp_json)   echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_otlp_json.c $ROOT/server/json_reader.c" ;;
 	jaeger)      echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_jaeger.c $ROOT/server/thrift.c" ;;
 	xray)        echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_xray.c $ROOT/server/json.c" ;;
-	zipkin)      echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_zipkin.c $ROOT/server/ingest_zipkin_json.c $ROOT/server/ingest_zipkin_proto.c $ROOT/server/ingest_zipkin_v1.c $WORK/gen/zipkin.pb-c.c" ;;
+	zipkin)      echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_zipkin.c $ROOT/server/ingest_zipkin_json.c $ROOT/server/ingest_zipkin_proto.c $ROOT/server/pb_arena.c $ROOT/server/ingest_zipkin_v1.c $WORK/gen/zipkin.pb-c.c" ;;
+	jaeger_udp)  echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_jaeger.c $ROOT/server/ingest_jaeger_udp.c $ROOT/server/thrift.c" ;;
 	span_record) echo "$STORAGE" ;;
 	gzip)        echo "$STORAGE $ROOT/server/gzip.c" ;;
 	*)           echo "run.sh: unknown target $1" >&2; exit 2 ;;
