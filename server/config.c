@@ -26,6 +26,9 @@ static const struct option_def options[] = {
 	{ "xray-udp", "ADDR:PORT", OPT_STRING, OFF(xray_udp), 0, 0,
 	  "receive AWS X-Ray segments as the X-Ray daemon does, over UDP (off by default; "
 	  "the customary address is 127.0.0.1:2000)" },
+	{ "jaeger-udp", "ADDR:PORT", OPT_STRING, OFF(jaeger_udp), 0, 0,
+	  "receive Jaeger agent emitBatch datagrams (binary thrift) over UDP, as jaeger-client "
+	  "sends them by default (off by default; the customary address is 127.0.0.1:6832)" },
 	{ "data", "DIR", OPT_STRING, OFF(data_dir), 0, 0,
 	  "directory of the LMDB store, created if missing (default ./tracemap-data)" },
 	{ "sync", "full|none", OPT_SYNC, OFF(sync_none), 0, 0,

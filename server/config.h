@@ -19,6 +19,7 @@ struct tm_config {
 	const char *listen[TM_MAX_LISTEN];
 	size_t n_listen;
 	const char *xray_udp;    /* NULL: no X-Ray listener */
+	const char *jaeger_udp;  /* NULL: no Jaeger agent listener */
 	const char *data_dir;
 	int sync_none;           /* --sync none */
 	uint64_t max_body_bytes;

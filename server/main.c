@@ -15,6 +15,7 @@
 #include "store.h"
 #include "tracemap_version.h"
 #include "udp.h"
+#include "ingest_jaeger.h"
 #include "ingest_xray.h"
 #include "writer.h"
 
@@ -92,6 +93,76 @@ static void tune_malloc(void)
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
+/*---- UDP listeners ----*/
+
+/* one listener an option may ask for */
+struct udp_listener {
+	const char *option;        /* the flag, for messages */
+	const char *name;          /* for the log */
+	tm_ingest_decode_fn decode;
+	const char *address;       /* from the options; NULL: off */
+	struct tm_udp *udp;        /* once started */
+};
+
+#define N_UDP_LISTENERS 2
+
+static void udp_listeners_init(const struct tm_config *cfg, struct udp_listener *l)
+{
+	l[0] = (struct udp_listener){ "--xray-udp", "xray", tm_ingest_xray_datagram,
+				      cfg->xray_udp, NULL };
+	l[1] = (struct udp_listener){ "--jaeger-udp", "jaeger", tm_ingest_jaeger_agent_datagram,
+				      cfg->jaeger_udp, NULL };
+}
+
+/* checks every address without binding it; prints the first bad one */
+static int udp_listeners_check(const struct udp_listener *l)
+{
+	char err[256];
+	for (size_t i = 0; i < N_UDP_LISTENERS; i++)
+		if (l[i].address && tm_udp_check_address(l[i].address, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tracemap: %s %s\n", l[i].option, err);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static void udp_listeners_stop(struct udp_listener *l)
+{
+	for (size_t i = 0; i < N_UDP_LISTENERS; i++) {
+		tm_udp_stop(l[i].udp);   /* hands its last batches to the writer */
+		l[i].udp = NULL;
+	}
+}
+
+/* starts the listeners asked for; on failure prints why and stops those
+ * already started */
+static int udp_listeners_start(struct udp_listener *l, struct tm_writer *writer)
+{
+	char err[256];
+	for (size_t i = 0; i < N_UDP_LISTENERS; i++) {
+		if (!l[i].address)
+			continue;
+		int rc = tm_udp_start(l[i].address, l[i].decode, writer, &l[i].udp, err,
+				      sizeof(err));
+		if (rc) {
+			fprintf(stderr, "tracemap: %s: %s\n", l[i].option, err);
+			udp_listeners_stop(l);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void udp_listeners_log(const struct udp_listener *l)
+{
+	for (size_t i = 0; i < N_UDP_LISTENERS; i++)
+		if (l[i].udp)
+			LOG(TM_LOG_INFO, "%s udp listening on %s", l[i].name,
+			    tm_udp_address(l[i].udp));
+}
+
+/*---- serving ----*/
+
 static int serve(const struct tm_config *cfg)
 {
 	tune_malloc();
@@ -103,10 +174,10 @@ static int serve(const struct tm_config *cfg)
 			return 2;
 		}
 	}
-	if (cfg->xray_udp && tm_udp_check_address(cfg->xray_udp, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tracemap: --xray-udp %s\n", err);
+	struct udp_listener udp[N_UDP_LISTENERS];
+	udp_listeners_init(cfg, udp);
+	if (udp_listeners_check(udp) < 0)
 		return 2;
-	}
 	sigset_t stop_signals;
 	block_stop_signals(&stop_signals);
 	struct tm_store *st;
@@ -119,16 +190,10 @@ static int serve(const struct tm_config *cfg)
 		tm_store_close(st);
 		return 1;
 	}
-	struct tm_udp *xray = NULL;
-	if (cfg->xray_udp) {
-		rc = tm_udp_start(cfg->xray_udp, tm_ingest_xray_datagram, writer, &xray, err,
-				  sizeof(err));
-		if (rc) {
-			fprintf(stderr, "tracemap: --xray-udp: %s\n", err);
-			tm_writer_stop(writer);
-			tm_store_close(st);
-			return 1;
-		}
+	if (udp_listeners_start(udp, writer) < 0) {
+		tm_writer_stop(writer);
+		tm_store_close(st);
+		return 1;
 	}
 	struct tm_http_options hopt = { cfg->listen, cfg->n_listen, cfg->max_body_bytes,
 					cfg->threads };
@@ -136,7 +201,7 @@ static int serve(const struct tm_config *cfg)
 	rc = tm_http_start(&hopt, st, writer, &http, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "tracemap: %s\n", err);
-		tm_udp_stop(xray);
+		udp_listeners_stop(udp);
 		tm_writer_stop(writer);
 		tm_store_close(st);
 		return 1;
@@ -147,13 +212,13 @@ static int serve(const struct tm_config *cfg)
 				      tm_http_address(http, i));
 	LOG(TM_LOG_INFO, "tracemap %s listening on %s, store %s, sync %s", TRACEMAP_VERSION,
 	    addresses, cfg->data_dir, cfg->sync_none ? "none" : "full");
-	if (xray)   /* after the line above: tests take the first "listening on" as HTTP */
-		LOG(TM_LOG_INFO, "xray udp listening on %s", tm_udp_address(xray));
+	/* after the line above: tests take the first "listening on" as HTTP */
+	udp_listeners_log(udp);
 	int sig = 0;
 	sigwait(&stop_signals, &sig);
 	LOG(TM_LOG_INFO, "%s: draining queued writes", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	tm_http_quiesce(http, DRAIN_TIMEOUT_MS);
-	tm_udp_stop(xray);        /* hands its last batches to the writer */
+	udp_listeners_stop(udp);  /* hands their last batches to the writer */
 	tm_writer_stop(writer);   /* writes whatever is still queued */
 	tm_http_stop(http);
 	tm_store_close(st);

@@ -6,13 +6,20 @@
 // tags, parentage and references, names, kinds, times (jaeger-client works
 // in milliseconds), tags with their types, logs, errors.  Then bad input over
 // HTTP: impossible lengths (400 with a message), wrong content type (415),
-// spans all rejected (400), and the earlier trace is unharmed.
+// spans all rejected (400), and the earlier trace is unharmed.  Last, the
+// same scenario through jaeger-client's UDP sender (its default: binary
+// thrift Agent.emitBatch datagrams) to a tracemap with --jaeger-udp, read
+// back the same way, and a bad datagram dropped and logged.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { requireNodeModules, startServer, waitForTrace, CLIENTS_DIR } from './lib/server.mjs';
+import {
+  requireNodeModules, startServer, waitForTrace, sleep, CLIENTS_DIR,
+} from './lib/server.mjs';
 
 requireNodeModules(); // exit 77 (meson skip) only when node_modules is missing
 const { buildJaegerTrace } = await import('./capture_jaeger.mjs');
@@ -353,4 +360,124 @@ test('tracemap drains and exits 0 on SIGTERM', async () => {
   const e = await server.stop();
   assert.deepEqual({ code: e.code, signal: e.signal }, { code: 0, signal: null }, server.logTail());
   assert.deepEqual(server.unexpectedExits, [], 'the server never died on its own');
+});
+
+// ---------------------------------------------------------------------------
+// The agent's UDP port (--jaeger-udp): jaeger-client's default sender
+// ---------------------------------------------------------------------------
+
+const UDP_RE = /jaeger udp listening on 127\.0\.0\.1:(\d+)/;
+
+/** The port of the "jaeger udp listening on" line, logged after the HTTP one. */
+async function jaegerUdpPort(srv, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = UDP_RE.exec(srv.log);
+    if (m) return Number(m[1]);
+    if (Date.now() > deadline) {
+      throw new Error(`no "jaeger udp listening on" line:\n${srv.logTail()}`);
+    }
+    await sleep(20);
+  }
+}
+
+/**
+ * buildJaegerTrace() with jaeger-client's UDP sender (reporter.agentHost and
+ * agentPort, no collectorEndpoint) instead of its HTTP sender: the scenario
+ * builder takes initTracer from the jaeger-client module at each call, so
+ * the reporter is swapped there for the duration of the call.
+ */
+async function buildJaegerTraceOverUdp(agentPort) {
+  const jaeger = createRequire(import.meta.url)('jaeger-client');
+  const initTracer = jaeger.initTracer;
+  const senders = []; // the sender each tracer got (closing a tracer drops its reporter)
+  jaeger.initTracer = (config, options) => {
+    const { collectorEndpoint, ...reporter } = config.reporter;
+    const tracer = initTracer({ ...config,
+      reporter: { ...reporter, agentHost: '127.0.0.1', agentPort } }, options);
+    senders.push(tracer._reporter?._sender?.constructor.name);
+    return tracer;
+  };
+  try {
+    return { ...await buildJaegerTrace({ endpoint: 'http://unused.invalid/api/traces' }), senders };
+  } finally {
+    jaeger.initTracer = initTracer;
+  }
+}
+
+function sendDatagram(port, buf) {
+  const sock = dgram.createSocket('udp4');
+  return new Promise((resolve, reject) => {
+    sock.send(buf, port, '127.0.0.1', (err) => {
+      sock.close();
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+test('jaeger-client trace across three services (UDP sender)', { timeout: 60000 }, async (t) => {
+  const udpServer = await startServer({ args: ['--jaeger-udp', '127.0.0.1:0'] });
+  t.after(() => udpServer.close());
+  const port = await jaegerUdpPort(udpServer);
+  assert.notEqual(port, udpServer.port, 'the UDP port is not the HTTP one');
+
+  const res = await buildJaegerTraceOverUdp(port);
+  assert.deepEqual(res.senders, ['UDPSender', 'UDPSender', 'UDPSender'],
+    'jaeger-client used its UDP sender');
+  assert.deepEqual(res.logger.lines.filter((l) => l.startsWith('error')), [],
+    'jaeger-client reported no error');
+  const want = expectedSpans(res);
+  assert.equal(want.length, SPAN_COUNT);
+  assert.deepEqual([...new Set(want.map((w) => w.service))], ['frontend', 'checkout', 'payment']);
+
+  // UDP has no answer: the spans appear once the writer has committed them
+  const jaeger = await waitForTrace(udpServer, want[0].jaegerTraceId, SPAN_COUNT);
+  await t.test('GET /api/traces/{id}: services, parentage, tags, logs as sent', () => {
+    assert.equal(jaeger.status, 200, jaeger.text);
+    compareJaeger(jaeger.json, want);
+  });
+  const v3 = await udpServer.getJson(`/api/v3/traces/${want[0].traceId}`);
+  await t.test('GET /api/v3/traces/{id} (OTLP/JSON) as sent', () => {
+    assert.equal(v3.status, 200, v3.text);
+    compareOtlp(v3.json, want);
+  });
+  await t.test('parentage crosses the services as propagated', () => {
+    const byId = new Map(jaeger.json.data[0].spans.map((s) => [s.spanID, s]));
+    const parentOf = (w) =>
+      byId.get(w.spanId).references.find((r) => r.refType === 'CHILD_OF')?.spanID;
+    const byName = (svc, name) => want.find((w) => w.service === svc && w.name === name);
+    assert.equal(parentOf(byName('checkout', 'POST /api/checkout')),
+      byName('frontend', 'POST /api/checkout').spanId);
+    assert.equal(parentOf(byName('payment', 'POST /charge')),
+      byName('checkout', 'POST /charge').spanId);
+    assert.equal(parentOf(byName('frontend', 'GET /checkout')), undefined);
+  });
+
+  await t.test('a bad datagram is dropped and logged; the listener keeps serving', async () => {
+    const good = readFileSync(join(DATA_DIR, 'agent_emitbatch.bin'));
+    const wrongMethod = Buffer.from(good);
+    wrongMethod.write('emitBatcX', 8, 'latin1');
+    await sendDatagram(port, wrongMethod);
+    const deadline = Date.now() + 5000;
+    const dropRe = new RegExp('dropped a datagram of \\d+ bytes from 127\\.0\\.0\\.1:\\d+: ' +
+      'not a TBinaryProtocol Agent\\.emitBatch message: ' +
+      'method "emitBatcX" is not emitBatch at byte offset 4');
+    while (!dropRe.test(udpServer.log)) {
+      if (Date.now() > deadline) assert.fail(`no drop line ${dropRe}:\n${udpServer.logTail()}`);
+      await sleep(20);
+    }
+    await sendDatagram(port, good); // the captured checkout datagram: its own trace
+    const got = await waitForTrace(udpServer, '0af7651916cd43dd1000000000000101', 4);
+    assert.equal(got.status, 200, got.text);
+    assert.equal(got.json.data[0].spans.length, 4);
+  });
+
+  const e = await udpServer.stop();
+  assert.deepEqual({ code: e.code, signal: e.signal }, { code: 0, signal: null },
+    udpServer.logTail());
+  const stopped = new RegExp(`127\\.0\\.0\\.1:${port}: stopped; received 5 datagrams, ` +
+    'stored 12 spans, rejected 0 spans; dropped 1 invalid, 0 queue full, 0 oversize, ' +
+    '0 failed commit');
+  assert.match(udpServer.log, stopped, 'the stop line counts 3 + 1 + 1 datagrams');
 });
