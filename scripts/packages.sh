@@ -5,9 +5,9 @@
 # to build and run the server
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libmicrohttpd-dev libprotobuf-c-dev
                 protobuf-c-compiler liblmdb-dev lmdb-utils zlib1g-dev liblz4-dev libjansson-dev)
-# additionally, to run the tests (clang builds the fuzz targets; node and npm
-# run the real-client tests)
-TEST_PACKAGES=(clang nodejs npm)
+# additionally, to run the tests (clang and its libFuzzer runtime build the
+# fuzz targets; node and npm run the real-client tests)
+TEST_PACKAGES=(clang libclang-rt-14-dev nodejs npm)
 
 # prints the packages of "$@" that are not installed; node and npm from
 # elsewhere (e.g. nodesource, which bundles npm) count as installed

@@ -18,6 +18,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 CC=${CC:-clang}
 WORK=${FUZZ_WORK:-$(mktemp -d /tmp/tracemap-fuzz.XXXXXX)}
 TARGETS=${FUZZ_TARGETS:-"otlp_proto otlp_json span_record gzip jaeger xray zipkin jaeger_udp"}
+# FUZZ_SEED makes a run repeatable (the short run in the test suite sets it)
+SEED_ARG=${FUZZ_SEED:+-seed=$FUZZ_SEED}
 
 mkdir -p "$WORK/gen"
 protoc-c --proto_path="$ROOT/server/proto" --c_out="$WORK/gen" \
@@ -59,7 +61,8 @@ for t in $TARGETS; do
 	cp "$HERE/corpus/$t/"* "$corpus/"
 	# -rss_limit_mb bounds memory per input; gzip's cap is 1 MiB, the others
 	# are bounded by their arenas.  A crash ends the run for that target.
-	"$bin" -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 \
+	# shellcheck disable=SC2086  # SEED_ARG is empty or one word
+	"$bin" -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 $SEED_ARG \
 		-timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 		-artifact_prefix="$artifacts/" "$corpus" >"$WORK/fuzz_$t.log" 2>&1 || true
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$WORK/fuzz_$t.log" | tail -n 1)

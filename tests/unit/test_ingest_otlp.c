@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchdump.h"
 #include "ingest_otlp.h"
 #include "testutil.h"
 #include "trace_service.pb-c.h"
@@ -735,6 +736,13 @@ static void test_sdk_payload(const char *path)
 	CHECK(batch.n_resources > 0);
 	CHECK_INT_EQ(report.rejected, 0);
 	CHECK_INT_EQ(report.accepted, batch.n_spans);
+	/* the golden file beside the payload: the batch as /api/v3 shows it */
+	char golden[1024];
+	snprintf(golden, sizeof(golden), "%.1000s", path);
+	char *dot = strrchr(golden, '.');
+	if (dot && (size_t)(dot - golden) < sizeof(golden) - 14)
+		strcpy(dot, ".golden.json");
+	CHECK(batch_matches_golden(&batch, golden));
 
 	/* protobuf-c on its own, to compare counts and ID lengths */
 	PbRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
