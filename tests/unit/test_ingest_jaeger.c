@@ -20,48 +20,12 @@
 #include "batchdump.h"
 #include "ingest_jaeger.h"
 #include "testutil.h"
+#include "thriftwriter.h"
 #include "thrift.h"
 
 static const char *data_dir = "tests/data/jaeger";
 
-/*---- writing thrift ----*/
-
-struct wbuf {
-	uint8_t *data;
-	size_t len, cap;
-};
-
-static void w_bytes(struct wbuf *w, const void *p, size_t n)
-{
-	if (w->len + n > w->cap) {
-		w->cap = (w->len + n) * 2 + 64;
-		w->data = realloc(w->data, w->cap);
-		if (!w->data) {
-			fprintf(stderr, "out of memory\n");
-			exit(99);
-		}
-	}
-	if (n)
-		memcpy(w->data + w->len, p, n);
-	w->len += n;
-}
-
-static void w_u8(struct wbuf *w, uint8_t v)
-{
-	w_bytes(w, &v, 1);
-}
-
-static void w_be(struct wbuf *w, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--)
-		w_u8(w, (uint8_t)(v >> (8 * i)));
-}
-
-static void w_field(struct wbuf *w, uint8_t type, int16_t id)
-{
-	w_u8(w, type);
-	w_be(w, (uint16_t)id, 2);
-}
+/*---- writing thrift (the basics are in thriftwriter.h) ----*/
 
 static void w_bin(struct wbuf *w, const void *p, size_t n)
 {
@@ -92,12 +56,6 @@ static void w_list(struct wbuf *w, int16_t id, uint8_t elem, uint32_t n)
 	w_field(w, TM_THRIFT_LIST, id);
 	w_u8(w, elem);
 	w_be(w, n, 4);
-}
-
-static void w_free(struct wbuf *w)
-{
-	free(w->data);
-	memset(w, 0, sizeof(*w));
 }
 
 /* a Tag: all = 1 writes all seven value fields, as jaeger-client does */

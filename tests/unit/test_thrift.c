@@ -15,64 +15,16 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "thriftwriter.h"
 #include "thrift.h"
 
-/*---- writing bytes ----*/
-
-struct wbuf {
-	uint8_t *data;
-	size_t len, cap;
-};
-
-static void w_bytes(struct wbuf *w, const void *p, size_t n)
-{
-	if (w->len + n > w->cap) {
-		w->cap = (w->len + n) * 2 + 64;
-		w->data = realloc(w->data, w->cap);
-		if (!w->data) {
-			fprintf(stderr, "out of memory\n");
-			exit(99);
-		}
-	}
-	if (n)
-		memcpy(w->data + w->len, p, n);
-	w->len += n;
-}
-
-static void w_u8(struct wbuf *w, uint8_t v)
-{
-	w_bytes(w, &v, 1);
-}
-
-static void w_be(struct wbuf *w, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--)
-		w_u8(w, (uint8_t)(v >> (8 * i)));
-}
-
-static void w_field(struct wbuf *w, uint8_t type, int16_t id)
-{
-	w_u8(w, type);
-	w_be(w, (uint16_t)id, 2);
-}
-
-static void w_str(struct wbuf *w, const char *s)
-{
-	w_be(w, (uint32_t)strlen(s), 4);
-	w_bytes(w, s, strlen(s));
-}
+/*---- writing bytes (the rest is in thriftwriter.h) ----*/
 
 static void w_double(struct wbuf *w, double d)
 {
 	uint64_t bits;
 	memcpy(&bits, &d, 8);
 	w_be(w, bits, 8);
-}
-
-static void w_free(struct wbuf *w)
-{
-	free(w->data);
-	memset(w, 0, sizeof(*w));
 }
 
 /* a struct holding one field of every type, some of them nested */
