@@ -163,65 +163,91 @@ static void udp_listeners_log(const struct udp_listener *l)
 
 /*---- serving ----*/
 
-static int serve(const struct tm_config *cfg)
+/* what serve() starts, in order; stop_all() takes down whatever is there */
+struct running {
+	struct tm_store *store;
+	struct tm_writer *writer;
+	struct udp_listener udp[N_UDP_LISTENERS];
+	struct tm_http *http;
+};
+
+/* every address is checked before any file is created */
+static int check_addresses(const struct tm_config *cfg, const struct udp_listener *udp)
 {
-	tune_malloc();
 	char err[256];
-	/* every address is checked before any file is created */
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		if (tm_http_check_listen(cfg->listen[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "tracemap: %s\n", err);
-			return 2;
+			fprintf(stderr, "tracemap: --listen %s\n", err);
+			return -EINVAL;
 		}
 	}
-	struct udp_listener udp[N_UDP_LISTENERS];
-	udp_listeners_init(cfg, udp);
-	if (udp_listeners_check(udp) < 0)
-		return 2;
-	sigset_t stop_signals;
-	block_stop_signals(&stop_signals);
-	struct tm_store *st;
-	if (open_store(cfg, 0, &st))
-		return 1;
-	struct tm_writer *writer;
-	int rc = tm_writer_start(st, cfg->queue_bytes, &writer);
+	return udp_listeners_check(udp);
+}
+
+static int start_all(const struct tm_config *cfg, struct running *r)
+{
+	if (open_store(cfg, 0, &r->store))
+		return -EIO;
+	int rc = tm_writer_start(r->store, cfg->queue_bytes, &r->writer);
 	if (rc) {
 		fprintf(stderr, "tracemap: cannot start the writer: %s\n", strerror(-rc));
-		tm_store_close(st);
-		return 1;
+		return rc;
 	}
-	if (udp_listeners_start(udp, writer) < 0) {
-		tm_writer_stop(writer);
-		tm_store_close(st);
-		return 1;
-	}
+	rc = udp_listeners_start(r->udp, r->writer);
+	if (rc)
+		return rc;
 	struct tm_http_options hopt = { cfg->listen, cfg->n_listen, cfg->max_body_bytes,
 					cfg->threads };
-	struct tm_http *http;
-	rc = tm_http_start(&hopt, st, writer, &http, err, sizeof(err));
-	if (rc) {
+	char err[256];
+	rc = tm_http_start(&hopt, r->store, r->writer, &r->http, err, sizeof(err));
+	if (rc)
 		fprintf(stderr, "tracemap: %s\n", err);
-		udp_listeners_stop(udp);
-		tm_writer_stop(writer);
-		tm_store_close(st);
-		return 1;
-	}
+	return rc;
+}
+
+/* the order matters: no new requests, the UDP listeners hand over their last
+ * batches, the writer commits everything queued (answering every waiting
+ * request), and only then do connections close and the store */
+static void stop_all(struct running *r)
+{
+	if (r->http)
+		tm_http_quiesce(r->http, DRAIN_TIMEOUT_MS);
+	udp_listeners_stop(r->udp);
+	tm_writer_stop(r->writer);
+	tm_http_stop(r->http);
+	tm_store_close(r->store);
+}
+
+static void log_listening(const struct tm_config *cfg, const struct running *r)
+{
 	char addresses[TM_HTTP_MAX_LISTEN * 64] = "";
-	for (size_t i = 0, n = 0; tm_http_address(http, i); i++)
+	for (size_t i = 0, n = 0; tm_http_address(r->http, i); i++)
 		n += (size_t)snprintf(addresses + n, sizeof(addresses) - n, "%s%s", i ? " " : "",
-				      tm_http_address(http, i));
+				      tm_http_address(r->http, i));
 	LOG(TM_LOG_INFO, "tracemap %s listening on %s, store %s, sync %s", TRACEMAP_VERSION,
 	    addresses, cfg->data_dir, cfg->sync_none ? "none" : "full");
 	/* after the line above: tests take the first "listening on" as HTTP */
-	udp_listeners_log(udp);
+	udp_listeners_log(r->udp);
+}
+
+static int serve(const struct tm_config *cfg)
+{
+	struct running r = { 0 };
+	udp_listeners_init(cfg, r.udp);
+	if (check_addresses(cfg, r.udp) < 0)
+		return 2;
+	tune_malloc();
+	sigset_t stop_signals;
+	block_stop_signals(&stop_signals);   /* before any thread is made */
+	if (start_all(cfg, &r) < 0) {
+		stop_all(&r);
+		return 1;
+	}
+	log_listening(cfg, &r);
 	int sig = 0;
 	sigwait(&stop_signals, &sig);
 	LOG(TM_LOG_INFO, "%s: draining queued writes", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	tm_http_quiesce(http, DRAIN_TIMEOUT_MS);
-	udp_listeners_stop(udp);  /* hands their last batches to the writer */
-	tm_writer_stop(writer);   /* writes whatever is still queued */
-	tm_http_stop(http);
-	tm_store_close(st);
+	stop_all(&r);
 	LOG(TM_LOG_INFO, "stopped");
 	return 0;
 }
