@@ -29,9 +29,6 @@ struct tm_ingest_report {
 typedef int (*tm_ingest_decode_fn)(const void *body, size_t len, struct tm_arena *arena,
 				   struct tm_batch *batch, struct tm_ingest_report *report);
 
-/* decodes exactly 2*out_len hex digits (either case) into out; 0 or -EINVAL. */
-int tm_ingest_hex_id(const char *hex, size_t len, uint8_t *out, size_t out_len);
-
 /* the -E2BIG answer for a body whose decoded form passed the arena's limit
  * (a few bytes of a wire format can stand for a struct of fifty): fills the
  * message and returns -E2BIG. */

@@ -23,12 +23,6 @@ struct convert {
 	int nomem;
 };
 
-static struct tm_str str_of(const char *s)
-{
-	struct tm_str r = { s ? s : "", s ? strlen(s) : 0 };
-	return r;
-}
-
 static void convert_attrs(struct convert *c, PbKeyValue **kvs, size_t n, uint32_t dropped,
 			  struct tm_attrs *out);
 
@@ -40,7 +34,7 @@ static void convert_value(struct convert *c, const PbAnyValue *in, struct tm_val
 	switch (in->value_case) {
 	case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
 		out->type = TM_VAL_STRING;
-		out->u.str = str_of(in->string_value);
+		out->u.str = tm_str_from(in->string_value);
 		break;
 	case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
 		out->type = TM_VAL_BOOL;
@@ -98,7 +92,7 @@ static void convert_attrs(struct convert *c, PbKeyValue **kvs, size_t n, uint32_
 		out->n = 0;
 	}
 	for (size_t i = 0; i < out->n; i++) {
-		out->items[i].key = str_of(kvs[i]->key);
+		out->items[i].key = tm_str_from(kvs[i]->key);
 		convert_value(c, kvs[i]->value, &out->items[i].value);
 	}
 }
@@ -136,7 +130,7 @@ static void convert_events(struct convert *c, const PbSpan *in, struct tm_span *
 	for (size_t i = 0; i < out->n_events; i++) {
 		const Opentelemetry__Proto__Trace__V1__Span__Event *e = in->events[i];
 		out->events[i].time_ns = e->time_unix_nano;
-		out->events[i].name = str_of(e->name);
+		out->events[i].name = tm_str_from(e->name);
 		convert_attrs(c, e->attributes, e->n_attributes, e->dropped_attributes_count,
 			      &out->events[i].attrs);
 	}
@@ -157,7 +151,7 @@ static void convert_links(struct convert *c, const PbSpan *in, struct tm_span *o
 		struct tm_link *o = &out->links[i];
 		memcpy(o->trace_id, l->trace_id.data, TM_TRACE_ID_LEN);
 		memcpy(o->span_id, l->span_id.data, TM_SPAN_ID_LEN);
-		o->trace_state = str_of(l->trace_state);
+		o->trace_state = tm_str_from(l->trace_state);
 		o->flags = l->flags;
 		convert_attrs(c, l->attributes, l->n_attributes, l->dropped_attributes_count,
 			      &o->attrs);
@@ -175,8 +169,8 @@ static void convert_span(struct convert *c, const PbSpan *in, struct tm_span *ou
 		out->has_parent = 1;
 		memcpy(out->parent_span_id, in->parent_span_id.data, TM_SPAN_ID_LEN);
 	}
-	out->trace_state = str_of(in->trace_state);
-	out->name = str_of(in->name);
+	out->trace_state = tm_str_from(in->trace_state);
+	out->name = tm_str_from(in->name);
 	out->kind = (uint8_t)in->kind;
 	out->flags = in->flags;
 	out->start_ns = in->start_time_unix_nano;
@@ -187,7 +181,7 @@ static void convert_span(struct convert *c, const PbSpan *in, struct tm_span *ou
 	convert_links(c, in, out);
 	if (in->status) {
 		out->status_code = (uint8_t)in->status->code;
-		out->status_message = str_of(in->status->message);
+		out->status_message = tm_str_from(in->status->message);
 	}
 }
 
@@ -196,12 +190,12 @@ static int add_scope_spans(struct convert *c, struct tm_batch *batch, const PbSc
 {
 	struct tm_scope scope = { 0 };
 	if (ss->scope) {
-		scope.name = str_of(ss->scope->name);
-		scope.version = str_of(ss->scope->version);
+		scope.name = tm_str_from(ss->scope->name);
+		scope.version = tm_str_from(ss->scope->version);
 		convert_attrs(c, ss->scope->attributes, ss->scope->n_attributes,
 			      ss->scope->dropped_attributes_count, &scope.attrs);
 	}
-	scope.schema_url = str_of(ss->schema_url);
+	scope.schema_url = tm_str_from(ss->schema_url);
 	uint32_t scope_index;
 	int rc = tm_batch_add_scope(batch, &scope, &scope_index);
 	for (size_t i = 0; !rc && i < ss->n_spans; i++) {
@@ -228,7 +222,7 @@ static int add_resource_spans(struct convert *c, struct tm_batch *batch,
 	if (rs->resource)
 		convert_attrs(c, rs->resource->attributes, rs->resource->n_attributes,
 			      rs->resource->dropped_attributes_count, &res.attrs);
-	res.schema_url = str_of(rs->schema_url);
+	res.schema_url = tm_str_from(rs->schema_url);
 	uint32_t res_index;
 	int rc = tm_batch_add_resource(batch, &res, &res_index);
 	for (size_t i = 0; !rc && i < rs->n_scope_spans; i++)

@@ -152,7 +152,7 @@ static int read_hex(struct jctx *c, const char *field, uint8_t *out, size_t out_
 {
 	struct tm_str s = read_str(c, field);
 	memset(out, 0, out_len);
-	if (s.len && tm_ingest_hex_id(s.ptr, s.len, out, out_len) < 0)
+	if (s.len && tm_hex_decode(s.ptr, s.len, out, out_len) < 0)
 		type_error(c, field, out_len == TM_TRACE_ID_LEN ? "must be 32 hex digits"
 							   : "must be 16 hex digits");
 	return s.len > 0;

@@ -738,7 +738,7 @@ static const char *node_problem(const json_t *j, struct node *n)
 		return "is not a JSON object";
 	n->json = j;
 	n->in_progress = json_is_true(json_object_get(j, "in_progress"));
-	if (!get_str(j, "id", &s) || tm_ingest_hex_id(s.ptr, s.len, n->id, TM_SPAN_ID_LEN) ||
+	if (!get_str(j, "id", &s) || tm_hex_decode(s.ptr, s.len, n->id, TM_SPAN_ID_LEN) ||
 	    tm_id_is_zero(n->id, TM_SPAN_ID_LEN))
 		return "id must be 16 hex digits, not all zero";
 	if (!get_str(j, "name", &s) || !s.len)
@@ -872,7 +872,7 @@ static int parse_trace_id(struct tm_str s, uint8_t out[TM_TRACE_ID_LEN])
 		return -EINVAL;
 	memcpy(hex, s.ptr + 2, 8);
 	memcpy(hex + 8, s.ptr + 11, 24);
-	if (tm_ingest_hex_id(hex, sizeof(hex), out, TM_TRACE_ID_LEN) ||
+	if (tm_hex_decode(hex, sizeof(hex), out, TM_TRACE_ID_LEN) ||
 	    tm_id_is_zero(out, TM_TRACE_ID_LEN))
 		return -EINVAL;
 	return 0;
@@ -898,7 +898,7 @@ static int check_document(struct xray *x, const json_t *doc, int *is_segment,
 	if (!*has_parent && !*is_segment)
 		return refuse(x->report, "an independent subsegment needs a parent_id");
 	if (*has_parent && (!get_str(doc, "parent_id", &s) ||
-			    tm_ingest_hex_id(s.ptr, s.len, parent_id, TM_SPAN_ID_LEN) ||
+			    tm_hex_decode(s.ptr, s.len, parent_id, TM_SPAN_ID_LEN) ||
 			    tm_id_is_zero(parent_id, TM_SPAN_ID_LEN)))
 		return refuse(x->report, "parent_id must be 16 hex digits, not all zero");
 	return 0;

@@ -43,20 +43,9 @@
 
 /*---- small helpers ----*/
 
-struct tm_str zk_cstr(const char *s)
-{
-	struct tm_str r = { s, strlen(s) };
-	return r;
-}
-
-int zk_str_eq(struct tm_str a, struct tm_str b)
-{
-	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
 static int str_is(struct tm_str a, const char *lit)
 {
-	return zk_str_eq(a, zk_cstr(lit));
+	return tm_str_eq(a, tm_str_from(lit));
 }
 
 int zk_bad(struct tm_ingest_report *report, const char *fmt, ...)
@@ -189,7 +178,7 @@ static int status_code_of(struct tm_str v)
  * unless it says something the scope tag does not */
 static int library_tag_consumed(const struct zk_span *z, long lib, long scope)
 {
-	return lib >= 0 && (scope < 0 || zk_str_eq(z->tags[lib].value, z->tags[scope].value));
+	return lib >= 0 && (scope < 0 || tm_str_eq(z->tags[lib].value, z->tags[scope].value));
 }
 
 static int tag_is_consumed(const struct zk_span *z, const struct special_tags *t, long i)
@@ -252,7 +241,7 @@ static void put_str(struct tm_attrs *a, struct tm_str key, struct tm_str v)
 static void put_int(struct tm_attrs *a, const char *key, int64_t v)
 {
 	struct tm_attr *at = &a->items[a->n++];
-	at->key = zk_cstr(key);
+	at->key = tm_str_from(key);
 	at->value.type = TM_VAL_INT;
 	at->value.u.integer = v;
 }
@@ -273,13 +262,13 @@ static void put_remote(const struct zk_span *z, struct tm_attrs *a)
 		role_port = "client.port";
 	}
 	if (r->service.len && !has_tag(z, "peer.service"))
-		put_str(a, zk_cstr("peer.service"), r->service);
+		put_str(a, tm_str_from("peer.service"), r->service);
 	if (addr.len && !has_tag(z, "network.peer.address"))
-		put_str(a, zk_cstr("network.peer.address"), addr);
+		put_str(a, tm_str_from("network.peer.address"), addr);
 	if (r->port > 0 && !has_tag(z, "network.peer.port"))
 		put_int(a, "network.peer.port", r->port);
 	if (addr.len && role_addr && !has_tag(z, role_addr))
-		put_str(a, zk_cstr(role_addr), addr);
+		put_str(a, tm_str_from(role_addr), addr);
 	if (r->port > 0 && role_port && !has_tag(z, role_port))
 		put_int(a, role_port, r->port);
 }
@@ -309,7 +298,7 @@ static int map_attrs(struct zk_sink *s, const struct zk_span *z, const struct sp
 			return -ENOMEM;
 		tm_id_to_hex(z->parent_id, TM_SPAN_ID_LEN, hex);
 		struct tm_str v = { hex, 2 * TM_SPAN_ID_LEN };
-		put_str(a, zk_cstr("zipkin.parent_id"), v);
+		put_str(a, tm_str_from("zipkin.parent_id"), v);
 	}
 	return 0;
 }
@@ -342,7 +331,7 @@ static int map_resource(struct zk_sink *s, const struct zk_endpoint *local,
 	if (!res->attrs.items)
 		return -ENOMEM;
 	if (local->service.len)
-		put_str(&res->attrs, zk_cstr("service.name"), local->service);
+		put_str(&res->attrs, tm_str_from("service.name"), local->service);
 	if (n_ips) {
 		ips = tm_arena_zalloc(s->arena, n_ips * sizeof(*ips));
 		if (!ips)
@@ -353,7 +342,7 @@ static int map_resource(struct zk_sink *s, const struct zk_endpoint *local,
 		if (local->ipv6.len)
 			ips[k].type = TM_VAL_STRING, ips[k++].u.str = local->ipv6;
 		struct tm_attr *at = &res->attrs.items[res->attrs.n++];
-		at->key = zk_cstr("host.ip");
+		at->key = tm_str_from("host.ip");
 		at->value.type = TM_VAL_ARRAY;
 		at->value.u.array.items = ips;
 		at->value.u.array.n = n_ips;

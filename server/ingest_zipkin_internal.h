@@ -88,11 +88,6 @@ int zk_sink_done(struct zk_sink *sink, int rc);
 int zk_bad(struct tm_ingest_report *report, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* 1 when a and b are the same bytes */
-int zk_str_eq(struct tm_str a, struct tm_str b);
-
-/* a NUL-terminated literal as a struct tm_str */
-struct tm_str zk_cstr(const char *s);
 
 /*---- JSON (ingest_zipkin_json.c), shared by v1 and v2 ----*/
 

@@ -136,7 +136,7 @@ int zk_json_trace_id(struct tm_ingest_report *r, const char *where, json_t *obj,
 		return zk_bad(r, "%s.traceId: expected 16 or 32 hex digits, got %zu characters",
 			      where, len);
 	uint8_t *dst = out + TM_TRACE_ID_LEN - len / 2;
-	if (tm_ingest_hex_id(json_string_value(v), len, dst, len / 2))
+	if (tm_hex_decode(json_string_value(v), len, dst, len / 2))
 		return not_hex(r, where, "traceId", v);
 	return 0;
 }
@@ -156,7 +156,7 @@ int zk_json_span_id(struct tm_ingest_report *r, const char *where, json_t *obj,
 	if (len != 2 * TM_SPAN_ID_LEN)
 		return zk_bad(r, "%s.%s: expected 16 hex digits, got %zu characters", where, key,
 			      len);
-	if (tm_ingest_hex_id(json_string_value(v), len, out, TM_SPAN_ID_LEN))
+	if (tm_hex_decode(json_string_value(v), len, out, TM_SPAN_ID_LEN))
 		return not_hex(r, where, key, v);
 	*present = 1;
 	return 0;
@@ -172,7 +172,7 @@ int zk_json_endpoint(struct tm_ingest_report *r, const char *where, json_t *obj,
 	uint64_t port;
 
 	memset(out, 0, sizeof(*out));
-	out->service = out->ipv4 = out->ipv6 = zk_cstr("");
+	out->service = out->ipv4 = out->ipv6 = tm_str_from("");
 	*present = 0;
 	if (!v)
 		return 0;
@@ -312,7 +312,7 @@ static int parse_kind(struct tm_ingest_report *r, const char *where, json_t *obj
 	if (!field(obj, "kind"))
 		return 0;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (zk_str_eq(s, zk_cstr(kinds[i].name))) {
+		if (tm_str_eq(s, tm_str_from(kinds[i].name))) {
 			*kind = kinds[i].kind;
 			return 0;
 		}

@@ -25,11 +25,6 @@ struct pb_conv {
 	char where[32];   /* "spans[3]" */
 };
 
-static struct tm_str str_of(const char *s)
-{
-	return zk_cstr(s ? s : "");
-}
-
 /*---- fields ----*/
 
 static int convert_ids(struct pb_conv *c, const PbSpan *in, struct zk_span *z)
@@ -68,7 +63,7 @@ static int ip_text(struct pb_conv *c, const char *field, const ProtobufCBinaryDa
 	size_t want = family == AF_INET ? 4 : 16;
 	char text[INET6_ADDRSTRLEN];
 
-	*out = zk_cstr("");
+	*out = tm_str_from("");
 	if (!b->len)
 		return 0;
 	if (b->len != want)
@@ -87,7 +82,7 @@ static int convert_endpoint(struct pb_conv *c, const char *field, const PbEndpoi
 	char at[64];
 
 	memset(out, 0, sizeof(*out));
-	out->service = out->ipv4 = out->ipv6 = zk_cstr("");
+	out->service = out->ipv4 = out->ipv6 = tm_str_from("");
 	if (!in)
 		return 0;
 	snprintf(at, sizeof(at), "%s.ipv4", field);
@@ -100,7 +95,7 @@ static int convert_endpoint(struct pb_conv *c, const char *field, const PbEndpoi
 	if (in->port < 0 || in->port > 65535)
 		return zk_bad(c->report, "%s.%s.port: %d is not a port number", c->where, field,
 			      (int)in->port);
-	out->service = str_of(in->service_name);
+	out->service = tm_str_from(in->service_name);
 	out->port = in->port;
 	return 0;
 }
@@ -115,7 +110,7 @@ static int convert_annotations(struct pb_conv *c, const PbSpan *in, struct zk_sp
 	z->n_annotations = in->n_annotations;
 	for (size_t i = 0; i < in->n_annotations; i++) {
 		z->annotations[i].timestamp_us = in->annotations[i]->timestamp;
-		z->annotations[i].value = str_of(in->annotations[i]->value);
+		z->annotations[i].value = tm_str_from(in->annotations[i]->value);
 	}
 	return 0;
 }
@@ -134,9 +129,9 @@ static int convert_tags(struct pb_conv *c, const PbSpan *in, struct zk_span *z)
 	if (!slots || !z->tags)
 		return -ENOMEM;
 	for (size_t i = 0; i < in->n_tags; i++) {
-		struct zk_tag t = { str_of(in->tags[i]->key), str_of(in->tags[i]->value) };
+		struct zk_tag t = { tm_str_from(in->tags[i]->key), tm_str_from(in->tags[i]->value) };
 		size_t j = tm_hash64(t.key.ptr, t.key.len) & (cap - 1);
-		while (slots[j] && !zk_str_eq(z->tags[slots[j] - 1].key, t.key))
+		while (slots[j] && !tm_str_eq(z->tags[slots[j] - 1].key, t.key))
 			j = (j + 1) & (cap - 1);
 		if (slots[j]) {
 			z->tags[slots[j] - 1].value = t.value;
@@ -162,7 +157,7 @@ static int convert_span(struct pb_conv *c, const PbSpan *in, struct zk_span *z)
 		rc = convert_annotations(c, in, z);
 	if (!rc)
 		rc = convert_tags(c, in, z);
-	z->name = str_of(in->name);
+	z->name = tm_str_from(in->name);
 	z->timestamp_us = in->timestamp;
 	z->duration_us = in->duration;
 	z->is_debug = in->debug;

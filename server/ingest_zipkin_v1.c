@@ -79,7 +79,7 @@ static int binary_value(struct tm_ingest_report *r, struct tm_arena *arena, cons
 		return 0;
 	}
 	if (json_is_boolean(v)) {
-		*out = zk_cstr(json_is_true(v) ? "true" : "false");
+		*out = tm_str_from(json_is_true(v) ? "true" : "false");
 		return 0;
 	}
 	if (!v || !json_is_number(v))
@@ -195,8 +195,8 @@ static int new_side(struct v1_conv *c, const struct zk_endpoint *local, uint8_t 
 	if (local)
 		z->local = *local;
 	else
-		z->local.service = z->local.ipv4 = z->local.ipv6 = zk_cstr("");
-	z->remote.service = z->remote.ipv4 = z->remote.ipv6 = zk_cstr("");
+		z->local.service = z->local.ipv4 = z->local.ipv6 = tm_str_from("");
+	z->remote.service = z->remote.ipv4 = z->remote.ipv6 = tm_str_from("");
 	c->has_local[c->n_sides] = local != NULL;
 	return (int)c->n_sides++;
 }
@@ -214,7 +214,7 @@ static int side_for(struct v1_conv *c, const struct zk_endpoint *ep)
 			c->has_local[i] = 1;
 			return (int)i;
 		}
-		if (zk_str_eq(c->sides[i].local.service, ep->service))
+		if (tm_str_eq(c->sides[i].local.service, ep->service))
 			return (int)i;
 	}
 	return new_side(c, ep, TM_KIND_INTERNAL);
@@ -340,7 +340,7 @@ static void find_addresses(struct v1_span *s, const struct zk_endpoint *addr[3])
 	addr[0] = addr[1] = addr[2] = NULL;
 	for (size_t i = 0; i < s->n_bins; i++)
 		for (int k = 0; k < 3; k++)
-			if (zk_str_eq(s->bins[i].key, zk_cstr(keys[k])) && s->bins[i].has_ep)
+			if (tm_str_eq(s->bins[i].key, tm_str_from(keys[k])) && s->bins[i].has_ep)
 				addr[k] = &s->bins[i].ep;
 }
 
@@ -373,8 +373,8 @@ static int assign_remotes(struct v1_conv *c, struct v1_span *s)
 
 static int is_address_key(struct tm_str key)
 {
-	return zk_str_eq(key, zk_cstr("ca")) || zk_str_eq(key, zk_cstr("sa")) ||
-	       zk_str_eq(key, zk_cstr("ma"));
+	return tm_str_eq(key, tm_str_from("ca")) || tm_str_eq(key, tm_str_from("sa")) ||
+	       tm_str_eq(key, tm_str_from("ma"));
 }
 
 static int assign_items(struct v1_conv *c, struct v1_span *s)

@@ -21,7 +21,6 @@ struct tm_writer {
 	size_t queued_bytes, max_queue_bytes;   /* queued_bytes includes reservations */
 	unsigned reservations;
 	int stopping;
-	struct tm_writer_stats stats;
 };
 
 static size_t take_group(struct tm_writer *w, struct tm_write_req **group)
@@ -51,13 +50,6 @@ static void commit_group(struct tm_writer *w, struct tm_write_req **group, size_
 		    tm_store_strerror(rc));
 	pthread_mutex_lock(&w->lock);
 	w->queued_bytes -= bytes;
-	if (rc) {
-		w->stats.failed_commits++;
-	} else {
-		w->stats.commits++;
-		w->stats.batches += n;
-		w->stats.spans += spans;
-	}
 	pthread_mutex_unlock(&w->lock);
 	/* only now, with the commit durable, may the clients hear "ok" */
 	for (size_t i = 0; i < n; i++)
@@ -147,12 +139,4 @@ void tm_writer_stop(struct tm_writer *w)
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w);
-}
-
-void tm_writer_get_stats(struct tm_writer *w, struct tm_writer_stats *out)
-{
-	pthread_mutex_lock(&w->lock);
-	*out = w->stats;
-	out->queued_bytes = w->queued_bytes;
-	pthread_mutex_unlock(&w->lock);
 }

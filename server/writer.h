@@ -25,14 +25,6 @@ struct tm_write_req {
 	struct tm_write_req *next;        /* the writer's */
 };
 
-struct tm_writer_stats {
-	uint64_t commits;
-	uint64_t batches;
-	uint64_t spans;
-	uint64_t failed_commits;
-	size_t queued_bytes;
-};
-
 struct tm_writer;
 
 /* starts the writer thread; the store must outlive the writer. */
@@ -50,7 +42,5 @@ void tm_writer_submit(struct tm_writer *w, struct tm_write_req *req);
 
 /* writes everything still queued, then stops the thread and frees w. */
 void tm_writer_stop(struct tm_writer *w);
-
-void tm_writer_get_stats(struct tm_writer *w, struct tm_writer_stats *out);
 
 #endif

@@ -169,6 +169,15 @@ void tm_scope_encode(struct tm_buf *out, const struct tm_scope *scope);
 int tm_scope_decode(const void *rec, size_t len, struct tm_arena *arena,
 		    struct tm_scope *scope);
 
+/* a NUL-terminated string as a tm_str; NULL gives the empty string. */
+struct tm_str tm_str_from(const char *s);
+
+/* 1 when a and b hold the same bytes. */
+int tm_str_eq(struct tm_str a, struct tm_str b);
+
+/* decodes exactly 2*out_len hex digits (either case) into out; 0 or -EINVAL. */
+int tm_hex_decode(const char *hex, size_t len, uint8_t *out, size_t out_len);
+
 /* returns the value of a string attribute, or NULL when absent or not a string. */
 const struct tm_str *tm_attrs_get_str(const struct tm_attrs *attrs, const char *key);
 

@@ -79,14 +79,6 @@ void tm_buf_add_str(struct tm_buf *b, const char *s)
 
 /*---- primitive writers ----*/
 
-static void put_u64(struct tm_buf *b, uint64_t v)
-{
-	unsigned char tmp[8];
-	for (int i = 0; i < 8; i++)
-		tmp[i] = (unsigned char)(v >> (8 * i));
-	tm_buf_add(b, tmp, 8);
-}
-
 static void put_u8(struct tm_buf *b, unsigned v)
 {
 	unsigned char c = (unsigned char)v;
@@ -120,7 +112,7 @@ static void put_value(struct tm_buf *b, const struct tm_value *v)
 	case TM_VAL_DOUBLE: {
 		uint64_t bits;
 		memcpy(&bits, &v->u.dbl, 8);
-		put_u64(b, bits);
+		fixed64_put(b, bits);
 		break;
 	}
 	case TM_VAL_ARRAY:
@@ -159,8 +151,8 @@ void tm_span_encode(struct tm_buf *out, const struct tm_span *s)
 		tm_buf_add(out, s->parent_span_id, TM_SPAN_ID_LEN);
 	varint_put(out, s->kind);
 	varint_put(out, s->flags);
-	put_u64(out, s->start_ns);
-	put_u64(out, s->end_ns);
+	fixed64_put(out, s->start_ns);
+	fixed64_put(out, s->end_ns);
 	put_str(out, s->name);
 	put_str(out, s->trace_state);
 	put_u8(out, s->status_code);
@@ -168,7 +160,7 @@ void tm_span_encode(struct tm_buf *out, const struct tm_span *s)
 	put_attrs(out, &s->attrs);
 	varint_put(out, s->n_events);
 	for (size_t i = 0; i < s->n_events; i++) {
-		put_u64(out, s->events[i].time_ns);
+		fixed64_put(out, s->events[i].time_ns);
 		put_str(out, s->events[i].name);
 		put_attrs(out, &s->events[i].attrs);
 	}
@@ -240,12 +232,11 @@ static const unsigned char *get_bytes(struct reader *r, size_t n)
 
 static uint64_t get_u64(struct reader *r)
 {
-	const unsigned char *p = get_bytes(r, 8);
-	uint64_t v = 0;
-	if (!p)
+	uint64_t v;
+	if (fixed64_get(&r->p, r->end, &v)) {
+		fail(r, -EBADMSG);
 		return 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
+	}
 	return v;
 }
 
@@ -495,6 +486,30 @@ static int xray_trace_id_parse(const char *s, size_t len, uint8_t out[TM_TRACE_I
 	memcpy(hex, s + 2, 8);
 	memcpy(hex + 8, s + 11, 24);
 	return tm_trace_id_parse(hex, 32, out);
+}
+
+int tm_hex_decode(const char *hex, size_t len, uint8_t *out, size_t out_len)
+{
+	if (len != 2 * out_len)
+		return -EINVAL;
+	for (size_t i = 0; i < out_len; i++) {
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+struct tm_str tm_str_from(const char *s)
+{
+	struct tm_str r = { s ? s : "", s ? strlen(s) : 0 };
+	return r;
+}
+
+int tm_str_eq(struct tm_str a, struct tm_str b)
+{
+	return a.len == b.len && (a.len == 0 || !memcmp(a.ptr, b.ptr, a.len));
 }
 
 int tm_trace_id_parse(const char *hex, size_t len, uint8_t out[TM_TRACE_ID_LEN])

@@ -220,25 +220,6 @@ void tm_store_close(struct tm_store *st)
 
 /*---- chunk format ----*/
 
-static void put_le64(struct tm_buf *b, uint64_t v)
-{
-	unsigned char tmp[8];
-	for (int i = 0; i < 8; i++)
-		tmp[i] = (unsigned char)(v >> (8 * i));
-	tm_buf_add(b, tmp, 8);
-}
-
-static int get_le64(const unsigned char **p, const unsigned char *end, uint64_t *v)
-{
-	if (end - *p < 8)
-		return -EBADMSG;
-	*v = 0;
-	for (int i = 7; i >= 0; i--)
-		*v = (*v << 8) | (*p)[i];
-	*p += 8;
-	return 0;
-}
-
 static int get_str(const unsigned char **p, const unsigned char *end, struct tm_str *s)
 {
 	uint64_t n;
@@ -258,7 +239,7 @@ int store_chunk_parse_header(const unsigned char *p, size_t len, struct chunk_he
 	if (len < 1 || *p++ != CHUNK_VERSION)
 		return -EBADMSG;
 	if (varint_get(&p, end, &h->n_spans) || varint_get(&p, end, &h->n_errors) ||
-	    get_le64(&p, end, &h->min_start) || get_le64(&p, end, &h->max_end) || p >= end)
+	    fixed64_get(&p, end, &h->min_start) || fixed64_get(&p, end, &h->max_end) || p >= end)
 		return -EBADMSG;
 	unsigned flag = *p++;
 	if (flag > 2)
@@ -266,7 +247,7 @@ int store_chunk_parse_header(const unsigned char *p, size_t len, struct chunk_he
 	h->has_candidate = flag != 0;
 	h->candidate_is_root = flag == 1;
 	if (h->has_candidate &&
-	    (get_le64(&p, end, &h->candidate_start) ||
+	    (fixed64_get(&p, end, &h->candidate_start) ||
 	     get_str(&p, end, &h->candidate_service) || get_str(&p, end, &h->candidate_name)))
 		return -EBADMSG;
 	*body = p;
@@ -279,7 +260,7 @@ int store_chunk_next(const unsigned char **p, const unsigned char *end, struct c
 	if (*p == end)
 		return 0;
 	uint64_t n;
-	if (get_le64(p, end, &e->resource_id) || get_le64(p, end, &e->scope_id) ||
+	if (fixed64_get(p, end, &e->resource_id) || fixed64_get(p, end, &e->scope_id) ||
 	    varint_get(p, end, &n) || (uint64_t)(end - *p) < n)
 		return -EBADMSG;
 	e->rec = *p;
@@ -432,11 +413,11 @@ static void chunk_build(struct tm_buf *out, struct tm_buf *entries,
 	tm_buf_add(out, &version, 1);
 	varint_put(out, n);
 	varint_put(out, errors);
-	put_le64(out, min_start);
-	put_le64(out, max_end);
+	fixed64_put(out, min_start);
+	fixed64_put(out, max_end);
 	unsigned char flag = best->span->is_root ? 1 : 2;
 	tm_buf_add(out, &flag, 1);
-	put_le64(out, best->span->start_ns);
+	fixed64_put(out, best->span->start_ns);
 	struct tm_str svc = best->batch->services[best->span->resource];
 	varint_put(out, svc.len);
 	tm_buf_add(out, svc.ptr, svc.len);
@@ -445,8 +426,8 @@ static void chunk_build(struct tm_buf *out, struct tm_buf *entries,
 	entries->len = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct tm_batch_span *s = refs[i].span;
-		put_le64(entries, refs[i].res_ids[s->resource]);
-		put_le64(entries, refs[i].scope_ids[s->scope]);
+		fixed64_put(entries, refs[i].res_ids[s->resource]);
+		fixed64_put(entries, refs[i].scope_ids[s->scope]);
 		varint_put(entries, s->rec_len);
 		tm_buf_add(entries, s->rec, s->rec_len);
 	}

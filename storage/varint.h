@@ -1,5 +1,6 @@
-/* varint.h - LEB128 varints, as every record and index value of the store
- * uses them.  Internal to storage/. */
+/* varint.h - LEB128 varints and little-endian fixed 64-bit integers, as
+ * every record and index value of the store uses them.  Internal to
+ * storage/. */
 #ifndef TM_VARINT_H
 #define TM_VARINT_H
 
@@ -35,6 +36,27 @@ static inline int varint_get(const unsigned char **p, const unsigned char *end, 
 			return 0;
 	}
 	return -EBADMSG;
+}
+
+/* appends v as 8 bytes, least significant first. */
+static inline void fixed64_put(struct tm_buf *b, uint64_t v)
+{
+	unsigned char tmp[8];
+	for (int i = 0; i < 8; i++)
+		tmp[i] = (unsigned char)(v >> (8 * i));
+	tm_buf_add(b, tmp, 8);
+}
+
+/* reads 8 bytes at *p, advancing it; 0, or -EBADMSG past end. */
+static inline int fixed64_get(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	if (end - *p < 8)
+		return -EBADMSG;
+	*v = 0;
+	for (int i = 7; i >= 0; i--)
+		*v = (*v << 8) | (*p)[i];
+	*p += 8;
+	return 0;
 }
 
 #endif
