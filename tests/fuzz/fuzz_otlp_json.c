@@ -3,5 +3,9 @@
 #include "ingest_otlp.h"
 
 #define FUZZ_NAME "fuzz_otlp_json"
-#define FUZZ_DECODE tm_ingest_otlp_json
 #include "fuzz_decoder.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_decoder_generic(tm_ingest_otlp_json, data, size);
+}
