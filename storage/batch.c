@@ -2,7 +2,24 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+
+static const char *const *value_keys;
+static size_t n_value_keys;
+
+void tm_batch_set_value_keys(const char *const *keys, size_t n)
+{
+	value_keys = keys;
+	n_value_keys = n < TM_BATCH_MAX_VALUE_KEYS ? n : TM_BATCH_MAX_VALUE_KEYS;
+}
+
+size_t tm_batch_value_keys(const char *const **keys)
+{
+	*keys = value_keys;
+	return n_value_keys;
+}
 
 void tm_batch_init(struct tm_batch *b, struct tm_arena *arena)
 {
@@ -90,6 +107,11 @@ int tm_batch_add_resource(struct tm_batch *b, const struct tm_resource *res,
 			return -ENOMEM;
 	}
 	b->services[b->n_resources] = name;
+	if (grow(b->arena, (void **)&b->res_blooms, &b->cap_res_blooms, n,
+		 sizeof(*b->res_blooms)) < 0)
+		return -ENOMEM;
+	memset(&b->res_blooms[n], 0, sizeof(b->res_blooms[n]));
+	tm_bloom_add_attrs(&b->res_blooms[n], &res->attrs);
 	*index = (uint32_t)b->n_resources++;
 	return 0;
 }
@@ -105,7 +127,96 @@ int tm_batch_add_scope(struct tm_batch *b, const struct tm_scope *scope,
 	int rc = blob_from_buf(b, &b->scratch, &b->scopes[b->n_scopes]);
 	if (rc < 0)
 		return rc;
+	if (grow(b->arena, (void **)&b->scope_blooms, &b->cap_scope_blooms, b->n_scopes,
+		 sizeof(*b->scope_blooms)) < 0)
+		return -ENOMEM;
+	memset(&b->scope_blooms[b->n_scopes], 0, sizeof(b->scope_blooms[0]));
+	tm_bloom_add_attrs(&b->scope_blooms[b->n_scopes], &scope->attrs);
 	*index = (uint32_t)b->n_scopes++;
+	return 0;
+}
+
+struct tm_str tm_span_peer(const struct tm_span *span)
+{
+	static const char *const any_kind[] = { "peer.service", "service.peer.name" };
+	static const char *const calls[] = { "server.address", "net.peer.name" };
+	for (size_t i = 0; i < 2; i++) {
+		const struct tm_str *v = tm_attrs_get_str(&span->attrs, any_kind[i]);
+		if (v && v->len)
+			return *v;
+	}
+	if (span->kind == TM_KIND_CLIENT || span->kind == TM_KIND_PRODUCER) {
+		/* a bare socket address is not a service name (Zipkin ingest copies
+		 * a remote endpoint's IP into server.address) */
+		const struct tm_str *sock = tm_attrs_get_str(&span->attrs, "network.peer.address");
+		for (size_t i = 0; i < 2; i++) {
+			const struct tm_str *v = tm_attrs_get_str(&span->attrs, calls[i]);
+			if (v && v->len && !(sock && tm_str_eq(*v, *sock)))
+				return *v;
+		}
+	}
+	return (struct tm_str){ "", 0 };
+}
+
+static int copy_str(struct tm_arena *arena, struct tm_str in, struct tm_str *out)
+{
+	out->ptr = "";
+	out->len = 0;
+	if (!in.len)
+		return 0;
+	out->ptr = tm_arena_dup(arena, in.ptr, in.len);
+	if (!out->ptr)
+		return -ENOMEM;
+	out->len = in.len;
+	return 0;
+}
+
+/* text of a value the way query parameters spell it; -1 for other types */
+static int value_text(const struct tm_value *v, char *buf, size_t size, struct tm_str *out)
+{
+	int n;
+	switch (v->type) {
+	case TM_VAL_STRING:
+		*out = v->u.str;
+		return 0;
+	case TM_VAL_INT:
+		n = snprintf(buf, size, "%" PRId64, v->u.integer);
+		break;
+	case TM_VAL_BOOL:
+		n = snprintf(buf, size, "%s", v->u.boolean ? "true" : "false");
+		break;
+	default:
+		return -1;
+	}
+	out->ptr = buf;
+	out->len = (size_t)n;
+	return 0;
+}
+
+static int collect_values(struct tm_batch *b, const struct tm_span *span, uint32_t resource)
+{
+	for (size_t i = 0; i < span->attrs.n; i++) {
+		const struct tm_attr *a = &span->attrs.items[i];
+		for (size_t k = 0; k < n_value_keys; k++) {
+			if (!tm_str_eq(a->key, tm_str_from(value_keys[k])))
+				continue;
+			char buf[32];
+			struct tm_str text;
+			if (value_text(&a->value, buf, sizeof(buf), &text) < 0 || !text.len ||
+			    text.len > 256)
+				break;
+			if (grow(b->arena, (void **)&b->values, &b->cap_values, b->n_values,
+				 sizeof(*b->values)) < 0)
+				return -ENOMEM;
+			struct tm_batch_value *out = &b->values[b->n_values];
+			out->key = (uint32_t)k;
+			out->resource = resource;
+			if (copy_str(b->arena, text, &out->text) < 0)
+				return -ENOMEM;
+			b->n_values++;
+			break;
+		}
+	}
 	return 0;
 }
 
@@ -132,14 +243,14 @@ int tm_batch_add_span(struct tm_batch *b, const struct tm_span *span,
 	bs->end_ns = span->end_ns;
 	bs->is_error = span->status_code == TM_STATUS_ERROR;
 	bs->is_root = !span->has_parent;
-	bs->name.ptr = "";
-	bs->name.len = 0;
-	if (span->name.len) {
-		bs->name.ptr = tm_arena_dup(b->arena, span->name.ptr, span->name.len);
-		if (!bs->name.ptr)
-			return -ENOMEM;
-		bs->name.len = span->name.len;
-	}
+	bs->kind = span->kind;
+	if (copy_str(b->arena, span->name, &bs->name) < 0 ||
+	    copy_str(b->arena, tm_span_peer(span), &bs->peer) < 0)
+		return -ENOMEM;
+	memset(&bs->bloom, 0, sizeof(bs->bloom));
+	tm_bloom_add_span(&bs->bloom, span);
+	if (n_value_keys && collect_values(b, span, resource) < 0)
+		return -ENOMEM;
 	b->bytes += bs->rec_len;
 	b->n_spans++;
 	return 0;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "search_hash.h"
 #include "span.h"
 
 /* an encoded resource or scope, stored once under its id. */
@@ -34,20 +35,34 @@ struct tm_batch_span {
 	uint64_t end_ns;
 	uint8_t is_error;
 	uint8_t is_root;
+	uint8_t kind;
 	struct tm_str name;         /* copy in the arena, for the summary */
+	struct tm_str peer;         /* remote service it calls, or empty */
+	struct tm_bloom bloom;      /* its attributes, events and links */
 	const unsigned char *rec;   /* tm_span_encode() output */
 	size_t rec_len;
+};
+
+/* a value of one of the keys set by tm_batch_set_value_keys() */
+struct tm_batch_value {
+	uint32_t key;               /* index into those keys */
+	uint32_t resource;          /* whose service saw it */
+	struct tm_str text;
 };
 
 struct tm_batch {
 	struct tm_arena *arena;
 	struct tm_blob *resources;
 	struct tm_str *services;    /* service.name of each resource */
-	size_t n_resources, cap_resources, cap_services;
+	struct tm_bloom *res_blooms;   /* attributes of each resource */
+	size_t n_resources, cap_resources, cap_services, cap_res_blooms;
 	struct tm_blob *scopes;
-	size_t n_scopes, cap_scopes;
+	struct tm_bloom *scope_blooms;
+	size_t n_scopes, cap_scopes, cap_scope_blooms;
 	struct tm_batch_span *spans;
 	size_t n_spans, cap_spans;
+	struct tm_batch_value *values;
+	size_t n_values, cap_values;
 	size_t bytes;               /* encoded size, for queue accounting */
 	struct tm_buf scratch;      /* reused encode buffer; see tm_batch_done() */
 };
@@ -68,6 +83,17 @@ int tm_batch_add_scope(struct tm_batch *b, const struct tm_scope *scope,
  * span must have a valid (16-byte, non-zero) trace ID; callers validate. */
 int tm_batch_add_span(struct tm_batch *b, const struct tm_span *span,
 		      uint32_t resource, uint32_t scope);
+
+/* the attribute keys whose values are collected for autocompletion (Zipkin's
+ * autocompleteValues).  Call once before any batch is built; keys must stay
+ * valid for the life of the process.  At most TM_BATCH_MAX_VALUE_KEYS. */
+#define TM_BATCH_MAX_VALUE_KEYS 32
+void tm_batch_set_value_keys(const char *const *keys, size_t n);
+size_t tm_batch_value_keys(const char *const **keys);
+
+/* the remote service a span names: peer.service, service.peer.name, and
+ * on client and producer spans server.address, then net.peer.name. */
+struct tm_str tm_span_peer(const struct tm_span *span);
 
 /* 64-bit content hash used for resource and scope ids (FNV-1a, then mixed). */
 uint64_t tm_hash64(const void *data, size_t len);
