@@ -71,6 +71,19 @@ uint64_t store_get_be64(const unsigned char *p)
 	return v;
 }
 
+void store_put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+uint32_t store_get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 void store_chunk_key(unsigned char key[CHUNK_KEY_LEN], uint64_t seq,
 		     const uint8_t trace_id[TM_TRACE_ID_LEN])
 {
@@ -87,6 +100,8 @@ static uint64_t now_ns(void)
 
 /*---- state record ----*/
 
+#define STATE_FIELDS 8
+
 static const MDB_val STATE_KEY = { 5, (void *)"state" };
 static const MDB_val VERSION_KEY = { 7, (void *)"version" };
 
@@ -99,7 +114,7 @@ int store_state_read(struct tm_store *st, MDB_txn *txn, struct store_state *out)
 		return 0;
 	if (rc)
 		return store_errno(rc);
-	if (v.mv_size != 6 * 8)
+	if (v.mv_size != STATE_FIELDS * 8)
 		return -EBADMSG;
 	const unsigned char *p = v.mv_data;
 	out->last_seq = store_get_be64(p);
@@ -108,18 +123,22 @@ int store_state_read(struct tm_store *st, MDB_txn *txn, struct store_state *out)
 	out->spans = store_get_be64(p + 24);
 	out->chunks = store_get_be64(p + 32);
 	out->sealed_buckets = store_get_be64(p + 40);
+	out->last_name_id = store_get_be64(p + 48);
+	out->max_spread_ns = store_get_be64(p + 56);
 	return 0;
 }
 
 int store_state_write(struct tm_store *st, MDB_txn *txn, const struct store_state *s)
 {
-	unsigned char buf[6 * 8];
+	unsigned char buf[STATE_FIELDS * 8];
 	store_put_be64(buf, s->last_seq);
 	store_put_be64(buf + 8, s->sealed_through);
 	store_put_be64(buf + 16, s->open_spans);
 	store_put_be64(buf + 24, s->spans);
 	store_put_be64(buf + 32, s->chunks);
 	store_put_be64(buf + 40, s->sealed_buckets);
+	store_put_be64(buf + 48, s->last_name_id);
+	store_put_be64(buf + 56, s->max_spread_ns);
 	MDB_val v = { sizeof(buf), buf };
 	return store_errno(mdb_put(txn, st->meta, (MDB_val *)&STATE_KEY, &v, 0));
 }
@@ -141,6 +160,8 @@ static int open_dbis(struct tm_store *st)
 		{ "tindex", &st->tindex },       { "buckets", &st->buckets },
 		{ "resources", &st->resources }, { "scopes", &st->scopes },
 		{ "commits", &st->commits },
+		{ "names", &st->names },         { "nameids", &st->nameids },
+		{ "tpiece", &st->tpiece },       { "tsearch", &st->tsearch },
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && !rc; i++)
 		rc = mdb_dbi_open(txn, dbs[i].name, flags, dbs[i].dbi);
@@ -165,6 +186,10 @@ static int open_dbis(struct tm_store *st)
 		mdb_txn_abort(txn);
 		return store_errno(rc);
 	}
+	if (!st->read_only && (rc = store_names_load(st, txn)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
 	return store_errno(mdb_txn_commit(txn));
 }
 
@@ -181,6 +206,7 @@ int tm_store_open(const struct tm_store_options *opt, struct tm_store **out)
 	st->read_only = opt->read_only;
 	tm_buf_init(&st->chunk_buf);
 	tm_buf_init(&st->entries_buf);
+	tm_buf_init(&st->row_buf);
 	unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
 	if (opt->sync == TM_SYNC_NONE)
 		flags |= MDB_NOSYNC;
@@ -215,6 +241,9 @@ void tm_store_close(struct tm_store *st)
 		mdb_env_close(st->env);
 	tm_buf_free(&st->chunk_buf);
 	tm_buf_free(&st->entries_buf);
+	tm_buf_free(&st->row_buf);
+	store_names_clear(st);
+	free(st->pspans);
 	free(st);
 }
 
@@ -332,13 +361,6 @@ static int candidate_better(int is_root, uint64_t start, int best_is_root, uint6
 
 /*---- writing ----*/
 
-struct span_ref {
-	const struct tm_batch *batch;
-	const struct tm_batch_span *span;
-	const uint64_t *res_ids;
-	const uint64_t *scope_ids;
-	size_t order;   /* arrival order, to keep the sort stable */
-};
 
 static int span_ref_cmp(const void *a, const void *b)
 {
@@ -437,8 +459,8 @@ static void chunk_build(struct tm_buf *out, struct tm_buf *entries,
 		put_entries(out, entries);
 }
 
-static int write_chunks(struct tm_store *st, MDB_txn *txn, uint64_t seq,
-			struct span_ref *refs, size_t n, uint64_t *chunks)
+static int write_chunks(struct tm_store *st, MDB_txn *txn, struct store_state *s,
+			uint64_t seq, struct span_ref *refs, size_t n)
 {
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(txn, st->chunks, &cur);
@@ -462,7 +484,14 @@ static int write_chunks(struct tm_store *st, MDB_txn *txn, uint64_t seq,
 		MDB_val v = { st->chunk_buf.len, st->chunk_buf.data };
 		/* keys rise within a commit and seq rises across commits */
 		rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND);
-		(*chunks)++;
+		s->chunks++;
+		if (!rc) {
+			int err = store_write_pieces(st, txn, s, seq, refs + i, j - i);
+			if (err) {
+				mdb_cursor_close(cur);
+				return err;
+			}
+		}
 		i = j;
 	}
 	mdb_cursor_close(cur);
@@ -479,30 +508,58 @@ static int write_commit_time(struct tm_store *st, MDB_txn *txn, uint64_t seq)
 }
 
 /* collects every span of the group with its interned ids, sorted by trace */
-static int gather(struct tm_store *st, MDB_txn *txn, struct tm_batch *const *batches,
-		  size_t n, struct span_ref **refs_out, size_t *n_refs, uint64_t **ids_out)
+/* names the services of a batch's resources, and notes its autocomplete values */
+static int intern_names(struct tm_store *st, MDB_txn *txn, struct store_state *s,
+			const struct tm_batch *b, uint32_t *svc_ids)
 {
-	size_t total = 0, n_ids = 0;
+	int rc = 0;
+	for (size_t i = 0; i < b->n_resources && !rc; i++)
+		rc = store_intern_service(st, txn, s, b->services[i], &svc_ids[i]);
+	const char *const *keys;
+	size_t n_keys = tm_batch_value_keys(&keys);
+	for (size_t i = 0; i < b->n_values && !rc; i++) {
+		const struct tm_batch_value *v = &b->values[i];
+		if (v->key < n_keys)
+			rc = store_note_value(st, txn, s, v->key, tm_str_from(keys[v->key]),
+					      v->text);
+	}
+	return rc;
+}
+
+static int gather(struct tm_store *st, MDB_txn *txn, struct store_state *s,
+		  struct tm_batch *const *batches, size_t n, struct span_ref **refs_out,
+		  size_t *n_refs, uint64_t **ids_out)
+{
+	size_t total = 0, n_ids = 0, n_res = 0;
 	for (size_t i = 0; i < n; i++) {
 		total += batches[i]->n_spans;
 		n_ids += batches[i]->n_resources + batches[i]->n_scopes;
+		n_res += batches[i]->n_resources;
 	}
 	struct span_ref *refs = malloc((total ? total : 1) * sizeof(*refs));
-	uint64_t *ids = malloc((n_ids ? n_ids : 1) * sizeof(*ids));
+	/* one allocation: blob ids, then service ids */
+	uint64_t *ids = malloc((n_ids ? n_ids : 1) * sizeof(*ids) +
+			       (n_res ? n_res : 1) * sizeof(uint32_t));
 	if (!refs || !ids) {
 		free(refs);
 		free(ids);
 		return -ENOMEM;
 	}
-	size_t k = 0, at = 0;
+	uint32_t *svc_all = (uint32_t *)(ids + (n_ids ? n_ids : 1));
+	size_t k = 0, at = 0, at_svc = 0;
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct tm_batch *b = batches[i];
 		uint64_t *res_ids = ids + at, *scope_ids = ids + at + b->n_resources;
+		uint32_t *svc_ids = svc_all + at_svc;
 		at += b->n_resources + b->n_scopes;
+		at_svc += b->n_resources;
 		rc = intern_batch(st, txn, b, res_ids, scope_ids);
+		if (!rc)
+			rc = intern_names(st, txn, s, b, svc_ids);
 		for (size_t j = 0; j < b->n_spans; j++, k++)
-			refs[k] = (struct span_ref){ b, &b->spans[j], res_ids, scope_ids, k };
+			refs[k] = (struct span_ref){ b, &b->spans[j], res_ids, scope_ids,
+						     svc_ids, k };
 	}
 	if (rc) {
 		free(refs);
@@ -530,10 +587,10 @@ int tm_store_write(struct tm_store *st, struct tm_batch *const *batches, size_t 
 	size_t n_refs = 0;
 	rc = store_state_read(st, txn, &s);
 	if (!rc)
-		rc = gather(st, txn, batches, n, &refs, &n_refs, &ids);
+		rc = gather(st, txn, &s, batches, n, &refs, &n_refs, &ids);
 	if (!rc && n_refs) {
 		s.last_seq++;
-		rc = write_chunks(st, txn, s.last_seq, refs, n_refs, &s.chunks);
+		rc = write_chunks(st, txn, &s, s.last_seq, refs, n_refs);
 		if (!rc)
 			rc = write_commit_time(st, txn, s.last_seq);
 		s.spans += n_refs;
@@ -552,6 +609,7 @@ int tm_store_write(struct tm_store *st, struct tm_batch *const *batches, size_t 
 	/* the caches may name ids written by the aborted transaction */
 	memset(st->res_cache, 0, sizeof(st->res_cache));
 	memset(st->scope_cache, 0, sizeof(st->scope_cache));
+	store_names_clear(st);
 	return rc;
 }
 

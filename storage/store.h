@@ -23,6 +23,7 @@
 
 #include "arena.h"
 #include "batch.h"
+#include "search_hash.h"
 #include "span.h"
 
 struct tm_store;
@@ -99,5 +100,112 @@ struct tm_store_check {
 int tm_store_check(struct tm_store *st, struct tm_store_check *out);
 
 const char *tm_store_strerror(int err);
+
+/*---- reading the search index (store_query.c) ----
+ *
+ * A reader is one consistent snapshot (an LMDB read transaction) for a
+ * series of reads; it never blocks the writer, but a reader kept open for
+ * long keeps old pages from being reused, so end it when the query is done.
+ * Strings and arrays handed out through a reader point into the store's
+ * memory map or the iterator and stay valid until tm_store_reader_end()
+ * (iterators: until their next call). */
+
+#define TM_NS_PER_MINUTE 60000000000ull
+
+struct tm_store_reader;
+
+int tm_store_reader_begin(struct tm_store *st, struct tm_store_reader **out);
+void tm_store_reader_end(struct tm_store_reader *rd);
+
+/* tm_store_trace_get() within the reader's snapshot */
+int tm_store_reader_trace(struct tm_store_reader *rd, const uint8_t trace_id[TM_TRACE_ID_LEN],
+			  struct tm_arena *arena, struct tm_trace *out);
+
+/* the widest spread of span starts within one stored piece: a span that
+ * starts at t is in a piece whose minute is at least minute(t - spread). */
+uint64_t tm_store_reader_max_spread(const struct tm_store_reader *rd);
+
+/* names: services, operations (kind = span kind), remote services */
+struct tm_name {
+	uint32_t id;
+	uint8_t kind;
+	struct tm_str name;
+};
+
+/* every service, sorted by name (byte order) */
+int tm_store_services(struct tm_store_reader *rd, struct tm_arena *arena,
+		      struct tm_name **out, size_t *n);
+/* -ENOENT when the store has never seen it */
+int tm_store_service_id(struct tm_store_reader *rd, struct tm_str name, uint32_t *id);
+/* the operations of a service, sorted by kind then name */
+int tm_store_operations(struct tm_store_reader *rd, uint32_t svc, struct tm_arena *arena,
+			struct tm_name **out, size_t *n);
+/* the remote services a service called, sorted by name */
+int tm_store_remote_services(struct tm_store_reader *rd, uint32_t svc,
+			     struct tm_arena *arena, struct tm_name **out, size_t *n);
+int tm_store_peer_id(struct tm_store_reader *rd, struct tm_str name, uint32_t *id);
+/* the name behind an id (of a service, an operation or a peer) */
+int tm_store_name(struct tm_store_reader *rd, uint32_t id, struct tm_name *out);
+/* the values seen for one of the tm_batch_set_value_keys() keys, sorted */
+int tm_store_values(struct tm_store_reader *rd, struct tm_str key, struct tm_arena *arena,
+		    struct tm_str **out, size_t *n);
+
+/* one piece: what one commit stored of one trace */
+struct tm_piece {
+	uint32_t minute;            /* of its earliest span start */
+	uint64_t seq;
+	uint8_t trace_id[TM_TRACE_ID_LEN];
+	uint64_t start_ns, end_ns;  /* earliest start, latest end of its spans */
+	uint64_t n_spans, n_errors;
+	int root_is_root;           /* the naming span has no parent */
+	uint64_t root_start_ns;
+	uint32_t root_svc, root_op;
+	const uint32_t *svcs;       /* distinct service ids */
+	size_t n_svcs;
+	const uint32_t *ops;        /* distinct operation ids */
+	size_t n_ops;
+};
+
+struct tm_piece_op {
+	uint32_t op;
+	uint64_t min_dur_ns, max_dur_ns;
+	uint64_t min_start_ns, max_start_ns;
+	int has_error;
+};
+
+/* the spans of one service within a piece */
+struct tm_piece_group {
+	uint32_t svc;
+	struct tm_bloom bloom;
+	const struct tm_piece_op *ops;
+	size_t n_ops;
+	const uint32_t *peers;
+	size_t n_peers;
+};
+
+struct tm_search_piece {
+	uint32_t minute;
+	uint64_t seq;
+	uint8_t trace_id[TM_TRACE_ID_LEN];
+	uint64_t start_ns;
+	const struct tm_piece_group *groups;
+	size_t n_groups;
+};
+
+enum tm_piece_rows {
+	TM_PIECES_SUMMARY,   /* tm_piece_iter_next() */
+	TM_PIECES_SEARCH,    /* tm_piece_iter_next_search() */
+};
+
+struct tm_piece_iter;
+
+/* iterates the pieces whose minute lies in [from_minute, to_minute], newest
+ * minute first, and within a minute in commit order. */
+int tm_piece_iter_open(struct tm_store_reader *rd, enum tm_piece_rows rows,
+		       uint32_t from_minute, uint32_t to_minute, struct tm_piece_iter **out);
+/* 1 with the next piece, 0 at the end, or an error */
+int tm_piece_iter_next(struct tm_piece_iter *it, struct tm_piece *out);
+int tm_piece_iter_next_search(struct tm_piece_iter *it, struct tm_search_piece *out);
+void tm_piece_iter_close(struct tm_piece_iter *it);
 
 #endif

@@ -61,6 +61,49 @@ static int add_identity(struct check_ctx *c, const uint8_t *trace_id,
 	return 0;
 }
 
+/* the search index holds one slim and one search row per chunk, and the
+ * slim row's summary is the chunk's */
+static void check_piece_rows(struct check_ctx *c, const MDB_val *k, const struct chunk_header *h,
+			     const char *hex)
+{
+	unsigned char key[PIECE_KEY_LEN];
+	store_put_be32(key, (uint32_t)(h->min_start / TM_NS_PER_MINUTE));
+	memcpy(key + 4, k->mv_data, CHUNK_KEY_LEN);
+	MDB_val pk = { PIECE_KEY_LEN, key }, pv;
+	if (mdb_get(c->txn, c->st->tsearch, &pk, &pv)) {
+		problem(c, "trace %s: chunk has no search index row", hex);
+		return;
+	}
+	if (mdb_get(c->txn, c->st->tpiece, &pk, &pv)) {
+		problem(c, "trace %s: chunk has no summary index row", hex);
+		return;
+	}
+	const unsigned char *p = pv.mv_data, *end = p + pv.mv_size;
+	uint64_t start, dur, n, errors;
+	if (p == end || *p++ != PIECE_VERSION || fixed64_get(&p, end, &start) < 0 ||
+	    varint_get(&p, end, &dur) < 0 || varint_get(&p, end, &n) < 0 ||
+	    varint_get(&p, end, &errors) < 0 || start != h->min_start ||
+	    n != h->n_spans || errors != h->n_errors ||
+	    (h->max_end >= h->min_start && start + dur != h->max_end))
+		problem(c, "trace %s: summary index row disagrees with its chunk", hex);
+}
+
+/* the index tables hold nothing but the chunks' rows */
+static int check_piece_counts(struct check_ctx *c)
+{
+	MDB_stat ps, ss;
+	int rc = mdb_stat(c->txn, c->st->tpiece, &ps);
+	if (!rc)
+		rc = mdb_stat(c->txn, c->st->tsearch, &ss);
+	if (rc)
+		return store_errno(rc);
+	if (ps.ms_entries != c->out->chunks || ss.ms_entries != c->out->chunks)
+		problem(c, "index holds %llu summary and %llu search rows for %llu chunks",
+			(unsigned long long)ps.ms_entries, (unsigned long long)ss.ms_entries,
+			(unsigned long long)c->out->chunks);
+	return 0;
+}
+
 /* decodes every span of a chunk and compares the header with them */
 static int check_chunk(struct check_ctx *c, const MDB_val *k, const MDB_val *v)
 {
@@ -105,6 +148,7 @@ static int check_chunk(struct check_ctx *c, const MDB_val *k, const MDB_val *v)
 	    max_end != h.max_end)
 		problem(c, "trace %s: chunk summary disagrees with its %llu spans", hex,
 			(unsigned long long)n);
+	check_piece_rows(c, k, &h, hex);
 	c->out->chunks++;
 	c->out->spans += n;
 	if (store_get_be64(k->mv_data) <= c->state.sealed_through)
@@ -217,6 +261,8 @@ int tm_store_check(struct tm_store *st, struct tm_store_check *out)
 		rc = scan_chunks(&c);
 	if (!rc)
 		rc = check_tindex(&c);
+	if (!rc)
+		rc = check_piece_counts(&c);
 	if (!rc && c.state.spans != out->spans)
 		problem(&c, "store counts %llu spans, chunks hold %llu",
 			(unsigned long long)c.state.spans, (unsigned long long)out->spans);

@@ -7,7 +7,7 @@
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define CHUNK_VERSION 1
 #define CHUNK_KEY_LEN (8 + TM_TRACE_ID_LEN)
 
@@ -21,6 +21,8 @@
 
 struct store_state {
 	uint64_t last_seq;         /* newest commit */
+	uint64_t last_name_id;     /* ids of names (store_names.c) */
+	uint64_t max_spread_ns;    /* widest span-start spread of any piece */
 	uint64_t sealed_through;   /* commits <= this are in sealed buckets */
 	uint64_t open_spans;       /* spans in commits after sealed_through */
 	uint64_t spans;
@@ -34,15 +36,65 @@ struct intern_slot {
 	uint8_t used;
 };
 
+/* name kinds: the first byte of a `names` key */
+enum {
+	NAME_SERVICE = 'S',     /* name -> id */
+	NAME_OPERATION = 'O',   /* service id[4] kind[1] name -> id */
+	NAME_PEER = 'P',        /* remote service name -> id */
+	NAME_CALLS = 'R',       /* service id[4] peer name -> (nothing) */
+	NAME_VALUE = 'V',       /* key NUL value -> (nothing) */
+};
+
+#define NAME_CACHE_SLOTS (1u << 16)
+#define STORE_MAX_VALUES_PER_KEY 1000
+
+struct name_slot {
+	unsigned char *key;   /* kind + payload, malloc'd; NULL = empty */
+	uint32_t len;
+	uint32_t id;
+	uint64_t hash;
+};
+
+struct name_cache {
+	struct name_slot slots[NAME_CACHE_SLOTS];
+	size_t used;
+};
+
+/* the search index keys: minute[4] seq[8] trace_id[16] */
+#define PIECE_KEY_LEN (4 + 8 + TM_TRACE_ID_LEN)
+#define PIECE_VERSION 1
+
+/* what the writer knows of one span of a trace group */
+struct piece_span {
+	uint32_t svc, op, peer;
+	uint32_t ref;          /* index into the group's refs */
+};
+
 struct tm_store {
 	MDB_env *env;
 	MDB_dbi meta, chunks, tindex, buckets, resources, scopes, commits;
+	MDB_dbi names, nameids, tpiece, tsearch;
 	int read_only;
 	/* writer thread only: */
 	struct intern_slot res_cache[INTERN_CACHE_SIZE];
 	struct intern_slot scope_cache[INTERN_CACHE_SIZE];
 	struct tm_buf chunk_buf;
 	struct tm_buf entries_buf;   /* a chunk's span entries before compression */
+	struct tm_buf row_buf;       /* index rows */
+	struct piece_span *pspans;
+	size_t cap_pspans;
+	struct name_cache names_cache;
+	uint32_t value_counts[TM_BATCH_MAX_VALUE_KEYS];
+};
+
+/* one span of a group commit, with the ids its batch's blobs got */
+struct span_ref {
+	const struct tm_batch *batch;
+	const struct tm_batch_span *span;
+	const uint64_t *res_ids;
+	const uint64_t *scope_ids;
+	const uint32_t *svc_ids;   /* service name id of each resource */
+	size_t order;   /* arrival order, to keep the sort stable */
 };
 
 /* LMDB code -> negative errno, the only place LMDB codes are translated. */
@@ -50,6 +102,24 @@ int store_errno(int mdb_rc);
 
 void store_put_be64(unsigned char *p, uint64_t v);
 uint64_t store_get_be64(const unsigned char *p);
+void store_put_be32(unsigned char *p, uint32_t v);
+uint32_t store_get_be32(const unsigned char *p);
+
+/* names (store_names.c); ids are 0 for a name too long to index */
+int store_intern_service(struct tm_store *st, MDB_txn *txn, struct store_state *s,
+			 struct tm_str name, uint32_t *id);
+int store_intern_operation(struct tm_store *st, MDB_txn *txn, struct store_state *s,
+			   uint32_t svc, uint8_t kind, struct tm_str name, uint32_t *id);
+int store_intern_peer(struct tm_store *st, MDB_txn *txn, struct store_state *s,
+		      uint32_t svc, struct tm_str name, uint32_t *id);
+int store_note_value(struct tm_store *st, MDB_txn *txn, struct store_state *s,
+		     uint32_t key_index, struct tm_str key, struct tm_str value);
+void store_names_clear(struct tm_store *st);
+int store_names_load(struct tm_store *st, MDB_txn *txn);
+
+/* writes the search rows of one trace group (store_pieces.c) */
+int store_write_pieces(struct tm_store *st, MDB_txn *txn, struct store_state *s,
+		       uint64_t seq, const struct span_ref *refs, size_t n);
 void store_chunk_key(unsigned char key[CHUNK_KEY_LEN], uint64_t seq,
 		     const uint8_t trace_id[TM_TRACE_ID_LEN]);
 
