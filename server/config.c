@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +41,17 @@ static const struct option_def options[] = {
 	{ "threads", "N", OPT_UINT, OFF(threads), 1, 256,
 	  "HTTP threads (default: number of CPUs)" },
 	{ "verbose", NULL, OPT_FLAG, OFF(verbose), 0, 0, "log debug messages" },
+	{ "service", "NAME", OPT_STRING, OFF(query_service), 0, 0,
+	  "query slow: only traces with a span of this service" },
+	{ "operation", "NAME", OPT_STRING, OFF(query_operation), 0, 0,
+	  "query slow: only traces with a span of this name (of --service, when given)" },
+	{ "since", "DURATION", OPT_STRING, OFF(query_since), 0, 0,
+	  "query slow: traces that started this long ago or later (default 1h; e.g. 30m, 24h)" },
+	{ "limit", "N", OPT_UINT, OFF(query_limit), 1, 10000,
+	  "query slow: how many traces to list (default 20)" },
+	{ "autocomplete-keys", "K1,K2,...", OPT_STRING, OFF(autocomplete_keys), 0, 0,
+	  "span attribute keys whose values /api/v2/autocompleteValues offers (at most 32; "
+	  "default " TM_DEFAULT_AUTOCOMPLETE_KEYS "; empty = none)" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -49,6 +61,9 @@ void tm_config_usage(FILE *out)
 	fprintf(out, "usage: tracemap [OPTIONS]              run the collector\n"
 		     "       tracemap check --data DIR       verify a store, change nothing\n"
 		     "       tracemap stats --data DIR       print what a store holds\n"
+		     "       tracemap query slow --data DIR [--service S] [--operation O]\n"
+		     "                [--since 1h] [--limit 20]  the slowest traces, as a table\n"
+		     "       tracemap query trace ID --data DIR   one trace, as a tree\n"
 		     "       tracemap --help | --version\n\noptions:\n");
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		char left[40];
@@ -137,11 +152,38 @@ static const struct option_def *find_option(const char *name, size_t len)
 	return NULL;
 }
 
+/* "query slow" or "query trace ID"; *i is at "query" and is left on the last word */
+static int parse_query_words(int argc, char **argv, int *i, struct tm_config *cfg, char *err,
+			     size_t errlen)
+{
+	const char *what = *i + 1 < argc ? argv[*i + 1] : "";
+	if (!strcmp(what, "slow")) {
+		cfg->query_kind = TM_QUERY_SLOW;
+		*i += 1;
+		return 0;
+	}
+	if (!strcmp(what, "trace")) {
+		cfg->query_kind = TM_QUERY_TRACE;
+		if (*i + 2 >= argc || argv[*i + 2][0] == '-') {
+			snprintf(err, errlen, "query trace needs a trace ID: tracemap query trace ID");
+			return -EINVAL;
+		}
+		cfg->query_trace_id = argv[*i + 2];
+		*i += 2;
+		return 0;
+	}
+	snprintf(err, errlen, "query: expected 'slow' or 'trace ID', got '%s' (try --help)", what);
+	return -EINVAL;
+}
+
 static void set_defaults(struct tm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->command = TM_CMD_SERVE;
 	cfg->data_dir = "./tracemap-data";
+	cfg->autocomplete_keys = TM_DEFAULT_AUTOCOMPLETE_KEYS;
+	cfg->query_since = "1h";
+	cfg->query_limit = 20;
 	cfg->max_body_bytes = 64ull << 20;
 	cfg->queue_bytes = 256ull << 20;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -157,7 +199,11 @@ int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, siz
 			cfg->command = TM_CMD_CHECK;
 		else if (!strcmp(argv[i], "stats"))
 			cfg->command = TM_CMD_STATS;
-		else {
+		else if (!strcmp(argv[i], "query")) {
+			cfg->command = TM_CMD_QUERY;
+			if (parse_query_words(argc, argv, &i, cfg, err, errlen) < 0)
+				return -EINVAL;
+		} else {
 			snprintf(err, errlen, "unknown command '%s' (try --help)", argv[i]);
 			return -EINVAL;
 		}

@@ -10,9 +10,23 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum tm_command { TM_CMD_SERVE, TM_CMD_CHECK, TM_CMD_STATS, TM_CMD_HELP, TM_CMD_VERSION };
+enum tm_command {
+	TM_CMD_SERVE,
+	TM_CMD_CHECK,
+	TM_CMD_STATS,
+	TM_CMD_QUERY,
+	TM_CMD_HELP,
+	TM_CMD_VERSION,
+};
+
+/* tracemap query slow | tracemap query trace ID */
+enum tm_query_kind { TM_QUERY_SLOW, TM_QUERY_TRACE };
 
 #define TM_MAX_LISTEN 8
+
+#define TM_DEFAULT_AUTOCOMPLETE_KEYS \
+	"http.method,http.request.method,http.route,http.status_code," \
+	"http.response.status_code,db.system,rpc.method,error.type"
 
 struct tm_config {
 	enum tm_command command;
@@ -26,6 +40,14 @@ struct tm_config {
 	uint64_t queue_bytes;
 	unsigned threads;
 	int verbose;
+	const char *autocomplete_keys;   /* comma-separated */
+	/* tracemap query */
+	enum tm_query_kind query_kind;
+	const char *query_trace_id;
+	const char *query_service;
+	const char *query_operation;
+	const char *query_since;         /* Go duration, e.g. 1h */
+	unsigned query_limit;
 };
 
 /* fills cfg from argv (argv[0] is the program); strings point into argv. */

@@ -1,6 +1,7 @@
 /* http.c - libmicrohttpd plumbing: listener, request life cycle, routing. */
 #define LOG_MODULE "http"
 #include "http_internal.h"
+#include "api_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -84,6 +85,15 @@ static route_fn route(const char *path, const char *method, int *at_headers)
 	}
 	if (!strncmp(path, "/api/traces/", 12) || !strncmp(path, "/api/v3/traces/", 15))
 		return api_trace_get;
+	if (!strcmp(path, "/api/services") || !strncmp(path, "/api/services/", 14) ||
+	    !strcmp(path, "/api/operations") || !strcmp(path, "/api/traces") ||
+	    !strcmp(path, "/api/v3/services") || !strcmp(path, "/api/v3/operations") ||
+	    !strcmp(path, "/api/v3/traces"))
+		return api_jaeger;
+	if (!strncmp(path, "/api/v2/", 8))
+		return api_zipkin;
+	if (!strcmp(path, "/api/slow-traces"))
+		return api_slow;
 	if (!strcmp(path, "/") || !strcmp(path, "/lookup") || !strncmp(path, "/traces/", 8))
 		return web_page_get;
 	return not_found;

@@ -57,8 +57,10 @@ int ingest_route_exists(const char *path, const char *method)
 {
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (!strcmp(routes[i].path, path))
-			/* GET /api/traces is the Jaeger search, not ingest */
-			return strcmp(method, "GET") || strcmp(path, "/api/traces");
+			/* GET /api/traces is the Jaeger search, GET /api/v2/spans
+			 * Zipkin's span names: queries, not ingest */
+			return (strcmp(method, "GET") && strcmp(method, "HEAD")) ||
+			       (strcmp(path, "/api/traces") && strcmp(path, "/api/v2/spans"));
 	return 0;
 }
 

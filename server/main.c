@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "cli_query.h"
 #include "store.h"
 #include "tracemap_version.h"
 #include "udp.h"
@@ -22,8 +23,23 @@
 /* how long SIGTERM waits for requests that await their commit */
 #define DRAIN_TIMEOUT_MS 30000
 
+/* splits --autocomplete-keys once; the strings live as long as the process */
+static void set_value_keys(const struct tm_config *cfg)
+{
+	static char buf[4096];
+	static const char *keys[TM_BATCH_MAX_VALUE_KEYS];
+	size_t n = 0;
+	snprintf(buf, sizeof(buf), "%s", cfg->autocomplete_keys ? cfg->autocomplete_keys : "");
+	for (char *save = NULL, *k = strtok_r(buf, ",", &save); k && n < TM_BATCH_MAX_VALUE_KEYS;
+	     k = strtok_r(NULL, ",", &save))
+		if (*k)
+			keys[n++] = k;
+	tm_batch_set_value_keys(keys, n);
+}
+
 static int open_store(const struct tm_config *cfg, int read_only, struct tm_store **st)
 {
+	set_value_keys(cfg);
 	struct tm_store_options opt = {
 		.dir = cfg->data_dir,
 		.sync = cfg->sync_none ? TM_SYNC_NONE : TM_SYNC_FULL,
@@ -71,6 +87,21 @@ static int run_stats(const struct tm_config *cfg)
 	printf("spans %" PRIu64 "\nchunks %" PRIu64 "\ncommits %" PRIu64
 	       "\nsealed_buckets %" PRIu64 "\nopen_commits %" PRIu64 "\nused_bytes %" PRIu64 "\n",
 	       s.spans, s.chunks, s.commits, s.sealed_buckets, s.open_commits, s.used_bytes);
+	return 0;
+}
+
+static int run_query(const struct tm_config *cfg)
+{
+	struct tm_store *st;
+	if (open_store(cfg, 1, &st))
+		return 2;
+	char err[256];
+	int rc = tm_cli_query(st, cfg, stdout, err, sizeof(err));
+	tm_store_close(st);
+	if (rc) {
+		fprintf(stderr, "tracemap: %s\n", err);
+		return rc == -ENOENT ? 1 : 2;
+	}
 	return 0;
 }
 
@@ -273,6 +304,8 @@ int main(int argc, char **argv)
 		return run_check(&cfg);
 	case TM_CMD_STATS:
 		return run_stats(&cfg);
+	case TM_CMD_QUERY:
+		return run_query(&cfg);
 	case TM_CMD_SERVE:
 		break;
 	}
