@@ -158,6 +158,70 @@ struct tm_str tm_span_peer(const struct tm_span *span)
 	return (struct tm_str){ "", 0 };
 }
 
+static const struct tm_str *first_str(const struct tm_attrs *a, const char *const *keys,
+				     size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct tm_str *v = tm_attrs_get_str(a, keys[i]);
+		if (v && v->len)
+			return v;
+	}
+	return NULL;
+}
+
+enum tm_node_kind tm_span_node(const struct tm_span *span, struct tm_str *name)
+{
+	static const char *const peer[] = { "peer.service", "service.peer.name" };
+	static const char *const address[] = { "server.address" };
+	static const char *const db_system[] = { "db.system.name", "db.system" };
+	static const char *const db_name[] = { "db.namespace", "db.name", "db.system.name",
+					       "db.system" };
+	static const char *const mq_system[] = { "messaging.system" };
+	static const char *const mq_name[] = { "messaging.destination.name", "messaging.system" };
+	const struct tm_attrs *a = &span->attrs;
+	*name = (struct tm_str){ "", 0 };
+	int caller = span->kind == TM_KIND_CLIENT || span->kind == TM_KIND_PRODUCER;
+	int root_callee = !span->has_parent &&
+			  (span->kind == TM_KIND_SERVER || span->kind == TM_KIND_CONSUMER);
+	if (!caller && !root_callee)
+		return TM_NODE_NONE;
+	enum tm_node_kind kind = TM_NODE_EXTERNAL;
+	if (first_str(a, db_system, 2))
+		kind = TM_NODE_DATABASE;
+	else if (first_str(a, mq_system, 1))
+		kind = TM_NODE_MESSAGING;
+	const struct tm_str *v = first_str(a, peer, 2);
+	if (!v && caller)
+		v = first_str(a, address, 1);
+	if (!v && caller && kind == TM_NODE_DATABASE)
+		v = first_str(a, db_name, 4);
+	if (!v && caller && kind == TM_NODE_MESSAGING)
+		v = first_str(a, mq_name, 2);
+	if (!v)
+		return TM_NODE_NONE;
+	*name = *v;
+	return kind;
+}
+
+unsigned tm_span_http_status(const struct tm_span *span)
+{
+	static const char *const keys[] = { "http.response.status_code", "http.status_code" };
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < span->attrs.n; i++) {
+			const struct tm_attr *at = &span->attrs.items[i];
+			if (!tm_str_eq(at->key, tm_str_from(keys[k])))
+				continue;
+			int64_t v = -1;
+			if (at->value.type == TM_VAL_INT)
+				v = at->value.u.integer;
+			else if (at->value.type == TM_VAL_STRING)
+				tm_text_to_int(at->value.u.str, &v);
+			return v > 0 && v < 1000 ? (unsigned)v : 0;
+		}
+	}
+	return 0;
+}
+
 static int copy_str(struct tm_arena *arena, struct tm_str in, struct tm_str *out)
 {
 	out->ptr = "";
@@ -244,8 +308,15 @@ int tm_batch_add_span(struct tm_batch *b, const struct tm_span *span,
 	bs->is_error = span->status_code == TM_STATUS_ERROR;
 	bs->is_root = !span->has_parent;
 	bs->kind = span->kind;
+	memcpy(bs->span_id, span->span_id, TM_SPAN_ID_LEN);
+	memcpy(bs->parent_span_id, span->parent_span_id, TM_SPAN_ID_LEN);
+	bs->follows_from = (uint8_t)tm_span_follows_from(span);
+	bs->http_status = (uint16_t)tm_span_http_status(span);
+	struct tm_str node;
+	bs->node_kind = (uint8_t)tm_span_node(span, &node);
 	if (copy_str(b->arena, span->name, &bs->name) < 0 ||
-	    copy_str(b->arena, tm_span_peer(span), &bs->peer) < 0)
+	    copy_str(b->arena, tm_span_peer(span), &bs->peer) < 0 ||
+	    copy_str(b->arena, node, &bs->node) < 0)
 		return -ENOMEM;
 	memset(&bs->bloom, 0, sizeof(bs->bloom));
 	tm_bloom_add_span(&bs->bloom, span);

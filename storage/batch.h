@@ -27,8 +27,18 @@ struct tm_blob {
 	uint64_t hash;   /* content hash; the store derives the id from it */
 };
 
+/* what kind of peer a client span names (the service map's virtual nodes) */
+enum tm_node_kind {
+	TM_NODE_NONE = 0,
+	TM_NODE_EXTERNAL = 1,
+	TM_NODE_DATABASE = 2,
+	TM_NODE_MESSAGING = 3,
+};
+
 struct tm_batch_span {
 	uint8_t trace_id[TM_TRACE_ID_LEN];
+	uint8_t span_id[TM_SPAN_ID_LEN];
+	uint8_t parent_span_id[TM_SPAN_ID_LEN];
 	uint32_t resource;          /* index into tm_batch.resources */
 	uint32_t scope;             /* index into tm_batch.scopes */
 	uint64_t start_ns;
@@ -36,8 +46,12 @@ struct tm_batch_span {
 	uint8_t is_error;
 	uint8_t is_root;
 	uint8_t kind;
+	uint8_t follows_from;       /* its parent reference is FOLLOWS_FROM */
+	uint8_t node_kind;          /* enum tm_node_kind of `node` */
+	uint16_t http_status;       /* 0 when none */
 	struct tm_str name;         /* copy in the arena, for the summary */
 	struct tm_str peer;         /* remote service it calls, or empty */
+	struct tm_str node;         /* the service-map node it names, or empty */
 	struct tm_bloom bloom;      /* its attributes, events and links */
 	const unsigned char *rec;   /* tm_span_encode() output */
 	size_t rec_len;
@@ -94,6 +108,17 @@ size_t tm_batch_value_keys(const char *const **keys);
 /* the remote service a span names: peer.service, service.peer.name, and
  * on client and producer spans server.address, then net.peer.name. */
 struct tm_str tm_span_peer(const struct tm_span *span);
+
+/* the service-map node a span names as its peer (docs/servicemap.md): for
+ * client and producer spans peer.service, service.peer.name,
+ * server.address, then the database or messaging names; for a root server
+ * or consumer span its peer.service.  Returns the node's kind, or
+ * TM_NODE_NONE (and an empty name) when it names none. */
+enum tm_node_kind tm_span_node(const struct tm_span *span, struct tm_str *name);
+
+/* the HTTP status of a span (http.response.status_code, else
+ * http.status_code, as an integer or a string), or 0 */
+unsigned tm_span_http_status(const struct tm_span *span);
 
 /* 64-bit content hash used for resource and scope ids (FNV-1a, then mixed). */
 uint64_t tm_hash64(const void *data, size_t len);

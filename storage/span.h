@@ -181,6 +181,11 @@ int tm_hex_decode(const char *hex, size_t len, uint8_t *out, size_t out_len);
 /* returns the value of a string attribute, or NULL when absent or not a string. */
 const struct tm_str *tm_attrs_get_str(const struct tm_attrs *attrs, const char *key);
 
+/* 1 when the span's reference to its parent is a FOLLOWS_FROM (Jaeger's
+ * opentracing.ref_type on the link to the parent; the last such link
+ * decides; a link to the parent without that attribute counts too). */
+int tm_span_follows_from(const struct tm_span *span);
+
 /* 1 when all len bytes are zero. */
 int tm_id_is_zero(const uint8_t *id, size_t len);
 

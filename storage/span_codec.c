@@ -529,3 +529,20 @@ int tm_trace_id_parse(const char *hex, size_t len, uint8_t out[TM_TRACE_ID_LEN])
 	}
 	return 0;
 }
+
+int tm_span_follows_from(const struct tm_span *span)
+{
+	static const char ref_type_key[] = "opentracing.ref_type";
+	int follows = 0;
+	if (!span->has_parent)
+		return 0;
+	for (size_t i = 0; i < span->n_links; i++) {
+		const struct tm_link *l = &span->links[i];
+		if (memcmp(l->trace_id, span->trace_id, TM_TRACE_ID_LEN) ||
+		    memcmp(l->span_id, span->parent_span_id, TM_SPAN_ID_LEN))
+			continue;
+		const struct tm_str *type = tm_attrs_get_str(&l->attrs, ref_type_key);
+		follows = !type || !tm_str_eq(*type, tm_str_from("child_of"));
+	}
+	return follows;
+}

@@ -162,6 +162,7 @@ static int open_dbis(struct tm_store *st)
 		{ "commits", &st->commits },
 		{ "names", &st->names },         { "nameids", &st->nameids },
 		{ "tpiece", &st->tpiece },       { "tsearch", &st->tsearch },
+		{ "rollups", &st->rollups },     { "profiles", &st->profiles },
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && !rc; i++)
 		rc = mdb_dbi_open(txn, dbs[i].name, flags, dbs[i].dbi);
@@ -244,6 +245,7 @@ void tm_store_close(struct tm_store *st)
 	tm_buf_free(&st->row_buf);
 	store_names_clear(st);
 	free(st->pspans);
+	free(st->recs);
 	free(st);
 }
 
@@ -585,6 +587,7 @@ int tm_store_write(struct tm_store *st, struct tm_batch *const *batches, size_t 
 	struct span_ref *refs = NULL;
 	uint64_t *ids = NULL;
 	size_t n_refs = 0;
+	st->n_recs = 0;
 	rc = store_state_read(st, txn, &s);
 	if (!rc)
 		rc = gather(st, txn, &s, batches, n, &refs, &n_refs, &ids);
@@ -603,14 +606,24 @@ int tm_store_write(struct tm_store *st, struct tm_batch *const *batches, size_t 
 		rc = store_state_write(st, txn, &s);
 	free(refs);
 	free(ids);
-	if (!rc)
-		return store_errno(mdb_txn_commit(txn));
+	if (!rc) {
+		rc = store_errno(mdb_txn_commit(txn));
+		if (!rc && st->on_commit && st->n_recs)
+			st->on_commit(st->on_commit_ctx, s.last_seq, st->recs, st->n_recs);
+		return rc;
+	}
 	mdb_txn_abort(txn);
 	/* the caches may name ids written by the aborted transaction */
 	memset(st->res_cache, 0, sizeof(st->res_cache));
 	memset(st->scope_cache, 0, sizeof(st->scope_cache));
 	store_names_clear(st);
 	return rc;
+}
+
+void tm_store_on_commit(struct tm_store *st, tm_store_commit_fn fn, void *ctx)
+{
+	st->on_commit = fn;
+	st->on_commit_ctx = ctx;
 }
 
 int tm_store_stats(struct tm_store *st, struct tm_store_stats *out)

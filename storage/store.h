@@ -101,6 +101,33 @@ int tm_store_check(struct tm_store *st, struct tm_store_check *out);
 
 const char *tm_store_strerror(int err);
 
+/*---- what the service map reads of every stored span (store_replay.c) ----*/
+
+enum {
+	TM_REC_ERROR = 1,          /* status ERROR */
+	TM_REC_HAS_PARENT = 2,
+	TM_REC_FOLLOWS_FROM = 4,   /* its parent reference is FOLLOWS_FROM */
+};
+
+struct tm_span_rec {
+	uint8_t trace_id[TM_TRACE_ID_LEN];
+	uint8_t span_id[TM_SPAN_ID_LEN];
+	uint8_t parent_span_id[TM_SPAN_ID_LEN];
+	uint64_t seq;              /* the commit that stored it */
+	uint64_t start_ns, end_ns;
+	uint32_t svc, op;          /* name ids (0: a name too long to index) */
+	uint32_t node;             /* the peer it names (tm_span_node), name id or 0 */
+	uint16_t http_status;
+	uint8_t kind, flags, node_kind;
+};
+
+/* called by the writing thread after each commit, with its spans (sorted
+ * by trace ID); recs is valid for the call only.  Set it before the first
+ * write; NULL turns it off. */
+typedef void (*tm_store_commit_fn)(void *ctx, uint64_t seq, const struct tm_span_rec *recs,
+				   size_t n);
+void tm_store_on_commit(struct tm_store *st, tm_store_commit_fn fn, void *ctx);
+
 /*---- reading the search index (store_query.c) ----
  *
  * A reader is one consistent snapshot (an LMDB read transaction) for a
@@ -129,8 +156,12 @@ uint64_t tm_store_reader_max_spread(const struct tm_store_reader *rd);
 struct tm_name {
 	uint32_t id;
 	uint8_t kind;
+	uint8_t space;     /* tm_store_name(): TM_NAME_SERVICE, _OPERATION or _PEER */
+	uint32_t svc;
 	struct tm_str name;
 };
+
+enum { TM_NAME_SERVICE = 'S', TM_NAME_OPERATION = 'O', TM_NAME_PEER = 'P' };
 
 /* every service, sorted by name (byte order) */
 int tm_store_services(struct tm_store_reader *rd, struct tm_arena *arena,
@@ -144,7 +175,10 @@ int tm_store_operations(struct tm_store_reader *rd, uint32_t svc, struct tm_aren
 int tm_store_remote_services(struct tm_store_reader *rd, uint32_t svc,
 			     struct tm_arena *arena, struct tm_name **out, size_t *n);
 int tm_store_peer_id(struct tm_store_reader *rd, struct tm_str name, uint32_t *id);
-/* the name behind an id (of a service, an operation or a peer) */
+int tm_store_operation_id(struct tm_store_reader *rd, uint32_t svc, uint8_t kind,
+			  struct tm_str name, uint32_t *id);
+/* the name behind an id (of a service, an operation or a peer); for an
+ * operation, kind is its span kind and svc its service's id */
 int tm_store_name(struct tm_store_reader *rd, uint32_t id, struct tm_name *out);
 /* the values seen for one of the tm_batch_set_value_keys() keys, sorted */
 int tm_store_values(struct tm_store_reader *rd, struct tm_str key, struct tm_arena *arena,
@@ -207,5 +241,48 @@ int tm_piece_iter_open(struct tm_store_reader *rd, enum tm_piece_rows rows,
 int tm_piece_iter_next(struct tm_piece_iter *it, struct tm_piece *out);
 int tm_piece_iter_next_search(struct tm_piece_iter *it, struct tm_search_piece *out);
 void tm_piece_iter_close(struct tm_piece_iter *it);
+
+/* the newest commit in the reader's snapshot */
+uint64_t tm_store_reader_last_seq(const struct tm_store_reader *rd);
+
+/* calls fn, commit by commit, with the span records of the commits in
+ * [from_seq, to_seq] (as tm_store_on_commit() would have): for an analysis
+ * that restarts, or that fell behind and dropped what it was handed. */
+int tm_store_replay(struct tm_store_reader *rd, uint64_t from_seq, uint64_t to_seq,
+		    tm_store_commit_fn fn, void *ctx);
+
+/*---- tables of derived data (store_aux.c) ----
+ *
+ * The service map keeps rollups and per-trace profiles beside the spans.
+ * They are written by one analysis thread in its own transactions (LMDB
+ * serializes them with the span writer's), together with how far through
+ * the commits the analysis got, so that after a crash it resumes exactly
+ * where its last write ended. */
+
+enum tm_aux_table { TM_AUX_ROLLUPS, TM_AUX_PROFILES };
+
+struct tm_aux_txn;
+
+int tm_store_aux_begin(struct tm_store *st, struct tm_aux_txn **out);
+/* -ENOENT when absent; *val is valid until the next put or the end */
+int tm_store_aux_get(struct tm_aux_txn *w, enum tm_aux_table t, const void *key, size_t klen,
+		     const void **val, size_t *vlen);
+int tm_store_aux_put(struct tm_aux_txn *w, enum tm_aux_table t, const void *key, size_t klen,
+		     const void *val, size_t vlen);
+/* commits, recording that every commit up to through_seq is analyzed */
+int tm_store_aux_commit(struct tm_aux_txn *w, uint64_t through_seq);
+void tm_store_aux_abort(struct tm_aux_txn *w);
+
+/* how far the last tm_store_aux_commit() got (0: never) */
+uint64_t tm_store_reader_analyzed_through(const struct tm_store_reader *rd);
+
+/* iterates the keys of a table in [lo, hi) in key order */
+struct tm_aux_iter;
+int tm_aux_iter_open(struct tm_store_reader *rd, enum tm_aux_table t, const void *lo,
+		     size_t lolen, const void *hi, size_t hilen, struct tm_aux_iter **out);
+/* 1 with the next row, 0 at the end, or an error */
+int tm_aux_iter_next(struct tm_aux_iter *it, const void **key, size_t *klen, const void **val,
+		     size_t *vlen);
+void tm_aux_iter_close(struct tm_aux_iter *it);
 
 #endif

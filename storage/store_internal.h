@@ -66,14 +66,14 @@ struct name_cache {
 
 /* what the writer knows of one span of a trace group */
 struct piece_span {
-	uint32_t svc, op, peer;
+	uint32_t svc, op, peer, node;
 	uint32_t ref;          /* index into the group's refs */
 };
 
 struct tm_store {
 	MDB_env *env;
 	MDB_dbi meta, chunks, tindex, buckets, resources, scopes, commits;
-	MDB_dbi names, nameids, tpiece, tsearch;
+	MDB_dbi names, nameids, tpiece, tsearch, rollups, profiles;
 	int read_only;
 	/* writer thread only: */
 	struct intern_slot res_cache[INTERN_CACHE_SIZE];
@@ -84,6 +84,11 @@ struct tm_store {
 	struct piece_span *pspans;
 	size_t cap_pspans;
 	struct name_cache names_cache;
+	/* span records of the commit being written, for on_commit */
+	tm_store_commit_fn on_commit;
+	void *on_commit_ctx;
+	struct tm_span_rec *recs;
+	size_t n_recs, cap_recs;
 	uint32_t value_counts[TM_BATCH_MAX_VALUE_KEYS];
 };
 
@@ -112,10 +117,20 @@ int store_intern_operation(struct tm_store *st, MDB_txn *txn, struct store_state
 			   uint32_t svc, uint8_t kind, struct tm_str name, uint32_t *id);
 int store_intern_peer(struct tm_store *st, MDB_txn *txn, struct store_state *s,
 		      uint32_t svc, struct tm_str name, uint32_t *id);
+/* a service-map node name (the peers' id space) */
+int store_intern_node(struct tm_store *st, MDB_txn *txn, struct store_state *s,
+		      struct tm_str name, uint32_t *id);
 int store_note_value(struct tm_store *st, MDB_txn *txn, struct store_state *s,
 		     uint32_t key_index, struct tm_str key, struct tm_str value);
 void store_names_clear(struct tm_store *st);
 int store_names_load(struct tm_store *st, MDB_txn *txn);
+
+/* a reader's transaction and store, for the other readers of storage/ */
+MDB_txn *store_reader_txn(struct tm_store_reader *rd);
+struct tm_store *store_reader_store(struct tm_store_reader *rd);
+
+/* the meta key of how far the analysis got */
+#define ANALYZED_KEY "analyzed"
 
 /* writes the search rows of one trace group (store_pieces.c) */
 int store_write_pieces(struct tm_store *st, MDB_txn *txn, struct store_state *s,

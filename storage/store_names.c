@@ -152,6 +152,15 @@ int store_intern_peer(struct tm_store *st, MDB_txn *txn, struct store_state *s,
 	return len ? intern_key(st, txn, s, key, len, 0, &none) : 0;
 }
 
+int store_intern_node(struct tm_store *st, MDB_txn *txn, struct store_state *s,
+		      struct tm_str name, uint32_t *id)
+{
+	unsigned char key[512];
+	size_t len = name_key(key, NAME_PEER, NULL, 0, name);
+	*id = 0;
+	return len && name.len ? intern_key(st, txn, s, key, len, 1, id) : 0;
+}
+
 int store_note_value(struct tm_store *st, MDB_txn *txn, struct store_state *s,
 		     uint32_t key_index, struct tm_str key, struct tm_str value)
 {

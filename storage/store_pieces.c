@@ -102,11 +102,61 @@ static int name_spans(struct tm_store *st, MDB_txn *txn, struct store_state *s,
 		p->svc = refs[i].svc_ids[sp->resource];
 		p->ref = (uint32_t)i;
 		p->peer = 0;
+		p->node = 0;
 		rc = store_intern_operation(st, txn, s, p->svc, sp->kind, sp->name, &p->op);
 		if (!rc && sp->peer.len)
 			rc = store_intern_peer(st, txn, s, p->svc, sp->peer, &p->peer);
+		if (!rc && sp->node.len)
+			rc = tm_str_eq(sp->node, sp->peer)
+				     ? (p->node = p->peer, 0)
+				     : store_intern_node(st, txn, s, sp->node, &p->node);
 	}
 	return rc;
+}
+
+static int grow_recs(struct tm_store *st, size_t more)
+{
+	if (st->n_recs + more <= st->cap_recs)
+		return 0;
+	size_t cap = st->cap_recs ? st->cap_recs : 4096;
+	while (cap < st->n_recs + more)
+		cap *= 2;
+	struct tm_span_rec *p = realloc(st->recs, cap * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	st->recs = p;
+	st->cap_recs = cap;
+	return 0;
+}
+
+/* what the service map is handed after the commit */
+static int add_records(struct tm_store *st, uint64_t seq, const struct span_ref *refs, size_t n)
+{
+	if (!st->on_commit)
+		return 0;
+	if (grow_recs(st, n) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct tm_batch_span *sp = refs[i].span;
+		const struct piece_span *p = &st->pspans[i];
+		struct tm_span_rec *r = &st->recs[st->n_recs++];
+		memcpy(r->trace_id, sp->trace_id, TM_TRACE_ID_LEN);
+		memcpy(r->span_id, sp->span_id, TM_SPAN_ID_LEN);
+		memcpy(r->parent_span_id, sp->parent_span_id, TM_SPAN_ID_LEN);
+		r->seq = seq;
+		r->start_ns = sp->start_ns;
+		r->end_ns = sp->end_ns;
+		r->svc = p->svc;
+		r->op = p->op;
+		r->node = p->node;
+		r->http_status = sp->http_status;
+		r->kind = sp->kind;
+		r->node_kind = sp->node_kind;
+		r->flags = (uint8_t)((sp->is_error ? TM_REC_ERROR : 0) |
+				     (sp->is_root ? 0 : TM_REC_HAS_PARENT) |
+				     (sp->follows_from ? TM_REC_FOLLOWS_FROM : 0));
+	}
+	return 0;
 }
 
 static void put_slim_row(struct tm_buf *b, const struct span_ref *refs, size_t n,
@@ -232,6 +282,8 @@ int store_write_pieces(struct tm_store *st, MDB_txn *txn, struct store_state *s,
 		       uint64_t seq, const struct span_ref *refs, size_t n)
 {
 	int rc = name_spans(st, txn, s, refs, n);
+	if (!rc)
+		rc = add_records(st, seq, refs, n);
 	if (rc)
 		return rc;
 	struct piece_totals t;

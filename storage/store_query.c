@@ -50,6 +50,21 @@ uint64_t tm_store_reader_max_spread(const struct tm_store_reader *rd)
 	return rd->state.max_spread_ns;
 }
 
+uint64_t tm_store_reader_last_seq(const struct tm_store_reader *rd)
+{
+	return rd->state.last_seq;
+}
+
+MDB_txn *store_reader_txn(struct tm_store_reader *rd)
+{
+	return rd->txn;
+}
+
+struct tm_store *store_reader_store(struct tm_store_reader *rd)
+{
+	return rd->st;
+}
+
 /*---- names ----*/
 
 struct name_list {
@@ -137,6 +152,26 @@ int tm_store_peer_id(struct tm_store_reader *rd, struct tm_str name, uint32_t *i
 	return get_id(rd, NAME_PEER, name, id);
 }
 
+int tm_store_operation_id(struct tm_store_reader *rd, uint32_t svc, uint8_t kind,
+			  struct tm_str name, uint32_t *id)
+{
+	unsigned char key[512];
+	if (name.len + 6 > sizeof(key))
+		return -ENOENT;
+	key[0] = NAME_OPERATION;
+	store_put_be32(key + 1, svc);
+	key[5] = kind;
+	memcpy(key + 6, name.ptr, name.len);
+	MDB_val k = { name.len + 6, key }, v;
+	int rc = mdb_get(rd->txn, rd->st->names, &k, &v);
+	if (rc)
+		return store_errno(rc);
+	if (v.mv_size != 4)
+		return -EBADMSG;
+	*id = store_get_be32(v.mv_data);
+	return 0;
+}
+
 int tm_store_operations(struct tm_store_reader *rd, uint32_t svc, struct tm_arena *arena,
 			struct tm_name **out, size_t *n)
 {
@@ -179,7 +214,9 @@ int tm_store_name(struct tm_store_reader *rd, uint32_t id, struct tm_name *out)
 	size_t len = v.mv_size;
 	memset(out, 0, sizeof(*out));
 	out->id = id;
+	out->space = len ? (uint8_t)p[0] : 0;
 	if (len >= 1 && p[0] == NAME_OPERATION && len >= 6) {
+		out->svc = store_get_be32((const unsigned char *)p + 1);
 		out->kind = (uint8_t)p[5];
 		out->name = (struct tm_str){ p + 6, len - 6 };
 	} else if (len >= 1) {
