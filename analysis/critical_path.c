@@ -48,20 +48,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 int tm_cp_is_follows_from(const struct tm_span *span)
 {
-	static const char ref_type_key[] = "opentracing.ref_type";
-	int is_follows_from = 0;
-	if (!span->has_parent)
-		return 0;
-	/* the last link to the parent decides, as in trace_json.c */
-	for (size_t i = 0; i < span->n_links; i++) {
-		const struct tm_link *l = &span->links[i];
-		if (memcmp(l->trace_id, span->trace_id, TM_TRACE_ID_LEN) ||
-		    memcmp(l->span_id, span->parent_span_id, TM_SPAN_ID_LEN))
-			continue;
-		const struct tm_str *type = tm_attrs_get_str(&l->attrs, ref_type_key);
-		is_follows_from = !type || !tm_str_eq(*type, tm_str_from("child_of"));
-	}
-	return is_follows_from;
+	return tm_span_follows_from(span);
 }
 
 /*---- children, grouped by parent and sorted by end ----*/
