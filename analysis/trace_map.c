@@ -81,3 +81,29 @@ void *trace_map_at(struct trace_map *m, size_t i, const uint8_t **trace_id)
 	*trace_id = s + 1;
 	return s + SLOT_HEADER;
 }
+
+/* linear probing with backward-shift deletion: no tombstones to pile up in a
+ * map that lives as long as the server */
+void trace_map_del(struct trace_map *m, const uint8_t trace_id[TM_TRACE_ID_LEN])
+{
+	if (!m->cap)
+		return;
+	unsigned char *s = find_slot(m->slots, m->cap, m->slot_size, trace_id);
+	if (!s[0])
+		return;
+	size_t hole = (size_t)(s - m->slots) / m->slot_size;
+	for (size_t i = (hole + 1) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		unsigned char *c = m->slots + i * m->slot_size;
+		if (!c[0])
+			break;
+		size_t home = slot_index(c + 1, m->cap);
+		/* c may fill the hole when its home is not in (hole, i] */
+		int between = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+		if (between)
+			continue;
+		memcpy(m->slots + hole * m->slot_size, c, m->slot_size);
+		hole = i;
+	}
+	m->slots[hole * m->slot_size] = 0;
+	m->n--;
+}

@@ -24,6 +24,9 @@ void trace_map_free(struct trace_map *m);
 void *trace_map_get(struct trace_map *m, const uint8_t trace_id[TM_TRACE_ID_LEN],
 		    int *created);
 
+/* removes trace_id (values of other traces may move) */
+void trace_map_del(struct trace_map *m, const uint8_t trace_id[TM_TRACE_ID_LEN]);
+
 /* iteration: for (size_t i = 0; i < m->cap; i++) if ((v = trace_map_at(m, i, &id))) */
 void *trace_map_at(struct trace_map *m, size_t i, const uint8_t **trace_id);
 

@@ -1,0 +1,134 @@
+/* servicemap.h - the live service map: pairing spans into calls, per-minute
+ * rollups of nodes and edges, per-trace critical-path profiles, and the
+ * queries over them (docs/servicemap.md has the rules).
+ *
+ * The pairer is handed the span records of every commit (tm_store_on_commit)
+ * and keeps each trace's records until the trace has been quiet for
+ * `wait_ns`; then it pairs them, adds the calls to rollups in memory, and
+ * writes those to the store every flush.  Each write records how far
+ * through the commits it got: after a crash the pairer replays the commits
+ * after that point from the store, so nothing is counted twice or lost.  A
+ * span whose parent was paired earlier is paired against the stored trace.
+ * When more records wait than `max_pending_spans`, the oldest traces are
+ * paired early.  If the queue from the writer overflows, the pairer drops
+ * it and replays those commits from the store.
+ *
+ * Threads: tm_smap_offer() from the writing thread (it only queues); every
+ * other call from one analysis thread.  Queries (tm_smap_query,
+ * tm_smap_bottlenecks) from any thread with their own reader.
+ * Errors: negative errno.  Memory: the pairer owns its state; query results
+ * come from the caller's arena and reader. */
+#ifndef TM_SERVICEMAP_H
+#define TM_SERVICEMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "histogram.h"
+#include "store.h"
+
+struct tm_smap_options {
+	uint64_t wait_ns;            /* a trace quiet this long is paired (10 s) */
+	uint64_t max_age_ns;         /* ...and one older than this anyway (60 s) */
+	size_t max_pending_spans;    /* beyond it the oldest traces are paired early */
+	size_t max_queue_spans;      /* beyond it the queue is dropped and replayed */
+	uint64_t flush_ns;           /* how often rollups are written (1 s) */
+};
+
+struct tm_smap;
+
+int tm_smap_new(struct tm_store *st, const struct tm_smap_options *opt, struct tm_smap **out);
+void tm_smap_free(struct tm_smap *m);
+
+/* a tm_store_commit_fn: queues the records of one commit */
+void tm_smap_offer(void *smap, uint64_t seq, const struct tm_span_rec *recs, size_t n);
+
+/* replays the commits the store holds beyond the last flush */
+int tm_smap_recover(struct tm_smap *m);
+
+/* one round of work at wall time now_ns: takes the queue, pairs the traces
+ * that are due, and writes the rollups when a flush is due (or `flush`). */
+int tm_smap_step(struct tm_smap *m, uint64_t now_ns, int flush);
+
+struct tm_smap_stats {
+	uint64_t pending_traces, pending_spans;
+	uint64_t paired_traces, calls, unpaired_spans;
+	uint64_t stored_reads, early_pairings, queue_overflows;
+	uint64_t analyzed_through;
+};
+void tm_smap_get_stats(struct tm_smap *m, struct tm_smap_stats *out);
+
+/*---- queries ----*/
+
+enum tm_smap_node_kind {
+	TM_SMAP_SERVICE,
+	TM_SMAP_DATABASE,
+	TM_SMAP_MESSAGING,
+	TM_SMAP_EXTERNAL,
+	TM_SMAP_USER,
+};
+
+const char *tm_smap_kind_name(enum tm_smap_node_kind k);
+
+struct tm_smap_stat {
+	uint64_t calls, errors, http4xx, http5xx, throttled;
+	struct tm_hist *hist;       /* latencies, ns */
+};
+
+struct tm_smap_node {
+	struct tm_str id;           /* "svc", "svc:op", a peer name, "user" */
+	struct tm_str service;      /* the service of an operation node */
+	struct tm_str operation;
+	enum tm_smap_node_kind kind;
+	struct tm_smap_stat stat;   /* calls = requests */
+};
+
+struct tm_smap_edge {
+	size_t source, target;      /* indexes into nodes */
+	struct tm_smap_stat stat;
+};
+
+struct tm_smap_map {
+	struct tm_smap_node *nodes;   /* sorted by id */
+	size_t n_nodes;
+	struct tm_smap_edge *edges;   /* sorted by source id, then target id */
+	size_t n_edges;
+	uint64_t start_ns, end_ns;    /* the whole minutes it covers */
+};
+
+struct tm_smap_query {
+	uint64_t start_ns, end_ns;
+	int operation_level;
+	struct tm_str focus;          /* empty: the whole map */
+	unsigned hops;
+};
+
+int tm_smap_query(struct tm_store_reader *rd, const struct tm_smap_query *q,
+		  struct tm_arena *arena, struct tm_smap_map *out);
+
+struct tm_bottleneck_query {
+	struct tm_str service, operation;
+	uint64_t start_ns, end_ns;
+	uint64_t threshold_ns;        /* 0: the p90 of trace durations */
+};
+
+struct tm_bottleneck_row {
+	struct tm_str service, operation;
+	double slow_mean_ns, typical_mean_ns, excess_ns, share;
+	uint8_t (*examples)[TM_TRACE_ID_LEN];
+	size_t n_examples;
+};
+
+struct tm_bottlenecks {
+	uint64_t slow_threshold_ns;
+	uint64_t slow_traces, typical_traces;
+	struct tm_bottleneck_row *rows;   /* by excess, descending */
+	size_t n_rows;
+};
+
+/* -ESRCH when the service was never seen */
+int tm_smap_bottlenecks(struct tm_store_reader *rd, const struct tm_bottleneck_query *q,
+			struct tm_arena *arena, struct tm_bottlenecks *out);
+
+#endif
