@@ -34,6 +34,10 @@ void api_sort_names(struct tm_name *items, size_t n);
 enum MHD_Result api_jaeger(struct http_request *r, const char *method);
 enum MHD_Result api_zipkin(struct http_request *r, const char *method);
 enum MHD_Result api_slow(struct http_request *r, const char *method);
+/* /api/servicemap, /api/dependencies, /api/bottlenecks */
+enum MHD_Result api_servicemap(struct http_request *r, const char *method);
+/* Jaeger's /api/dependencies, or with zipkin Zipkin's /api/v2/dependencies */
+enum MHD_Result api_dependencies(struct http_request *r, int zipkin);
 
 /* answers 405 for anything but GET and HEAD; 0 when the method is fine */
 int api_method_ok(const char *method);

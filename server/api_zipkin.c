@@ -279,6 +279,8 @@ enum MHD_Result api_zipkin(struct http_request *r, const char *method)
 	const char *p = r->path + strlen("/api/v2");
 	if (!strcmp(p, "/autocompleteKeys"))
 		return autocomplete_keys(r);
+	if (!strcmp(p, "/dependencies"))
+		return api_dependencies(r, 1);
 	struct tm_store_reader *rd;
 	int rc = tm_store_reader_begin(r->http->store, &rd);
 	if (rc)

@@ -1,5 +1,6 @@
 /* config.c - the option table, parsing and --help. */
 #include "config.h"
+#include "query_params.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum opt_kind { OPT_STRING, OPT_LISTEN, OPT_BYTES, OPT_UINT, OPT_SYNC, OPT_FLAG };
+enum opt_kind { OPT_STRING, OPT_LISTEN, OPT_BYTES, OPT_UINT, OPT_SYNC, OPT_FLAG, OPT_DURATION };
 
 struct option_def {
 	const char *name;
@@ -41,6 +42,11 @@ static const struct option_def options[] = {
 	{ "threads", "N", OPT_UINT, OFF(threads), 1, 256,
 	  "HTTP threads (default: number of CPUs)" },
 	{ "verbose", NULL, OPT_FLAG, OFF(verbose), 0, 0, "log debug messages" },
+	{ "pair-wait", "DURATION", OPT_DURATION, OFF(pair_wait_ns), 100000000ull,
+	  3600ull * 1000000000ull,
+	  "how long a trace must be quiet before its spans are paired into service-map calls "
+	  "(default 10s; 100ms to 1h); a client span still without a callee then counts as a "
+	  "call to the peer it names" },
 	{ "service", "NAME", OPT_STRING, OFF(query_service), 0, 0,
 	  "query slow: only traces with a span of this service" },
 	{ "operation", "NAME", OPT_STRING, OFF(query_operation), 0, 0,
@@ -139,6 +145,20 @@ static int set_option(const struct option_def *o, const char *val, struct tm_con
 		else
 			*(unsigned *)field = (unsigned)n;
 		return 0;
+	case OPT_DURATION: {
+		int64_t ns;
+		char why[160];
+		if (tm_qp_duration(o->name, val, &ns, why, sizeof(why)) < 0 || ns < 0 ||
+		    (uint64_t)ns < o->min || (uint64_t)ns > o->max) {
+			snprintf(err, errlen, "--%s %s: expected a duration from %llums to %llus "
+				 "(e.g. 500ms, 10s, 1m)", o->name, val,
+				 (unsigned long long)(o->min / 1000000),
+				 (unsigned long long)(o->max / 1000000000));
+			return -EINVAL;
+		}
+		*(uint64_t *)field = (uint64_t)ns;
+		return 0;
+	}
 	}
 	snprintf(err, errlen, "--%s %s: expected %s", o->name, val, o->arg);
 	return -EINVAL;
@@ -183,6 +203,7 @@ static void set_defaults(struct tm_config *cfg)
 	cfg->data_dir = "./tracemap-data";
 	cfg->autocomplete_keys = TM_DEFAULT_AUTOCOMPLETE_KEYS;
 	cfg->query_since = "1h";
+	cfg->pair_wait_ns = 10ull * 1000000000ull;
 	cfg->query_limit = 20;
 	cfg->max_body_bytes = 64ull << 20;
 	cfg->queue_bytes = 256ull << 20;

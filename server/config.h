@@ -41,6 +41,7 @@ struct tm_config {
 	unsigned threads;
 	int verbose;
 	const char *autocomplete_keys;   /* comma-separated */
+	uint64_t pair_wait_ns;           /* --pair-wait */
 	/* tracemap query */
 	enum tm_query_kind query_kind;
 	const char *query_trace_id;

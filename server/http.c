@@ -83,6 +83,8 @@ static route_fn route(const char *path, const char *method, int *at_headers)
 		*at_headers = 1;
 		return ingest_begin;
 	}
+	if (api_critical_path_route_exists(path))   /* before /api/traces/{id} takes it */
+		return api_critical_path_get;
 	if (!strncmp(path, "/api/traces/", 12) || !strncmp(path, "/api/v3/traces/", 15))
 		return api_trace_get;
 	if (!strcmp(path, "/api/services") || !strncmp(path, "/api/services/", 14) ||
@@ -94,6 +96,9 @@ static route_fn route(const char *path, const char *method, int *at_headers)
 		return api_zipkin;
 	if (!strcmp(path, "/api/slow-traces"))
 		return api_slow;
+	if (!strcmp(path, "/api/servicemap") || !strcmp(path, "/api/dependencies") ||
+	    !strcmp(path, "/api/bottlenecks"))
+		return api_servicemap;
 	if (!strcmp(path, "/") || !strcmp(path, "/lookup") || !strncmp(path, "/traces/", 8))
 		return web_page_get;
 	return not_found;

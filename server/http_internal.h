@@ -87,6 +87,8 @@ enum MHD_Result http_respond_text(struct http_request *r, unsigned status,
 int ingest_route_exists(const char *path, const char *method);
 enum MHD_Result ingest_begin(struct http_request *r, const char *method);
 enum MHD_Result api_trace_get(struct http_request *r, const char *method);
+int api_critical_path_route_exists(const char *path);   /* /api/traces/{id}/critical-path */
+enum MHD_Result api_critical_path_get(struct http_request *r, const char *method);
 enum MHD_Result web_page_get(struct http_request *r, const char *method);
 
 #endif

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "analyzer.h"
 #include "cli_query.h"
 #include "store.h"
 #include "tracemap_version.h"
@@ -197,6 +198,7 @@ static void udp_listeners_log(const struct udp_listener *l)
 /* what serve() starts, in order; stop_all() takes down whatever is there */
 struct running {
 	struct tm_store *store;
+	struct tm_analyzer *analyzer;
 	struct tm_writer *writer;
 	struct udp_listener udp[N_UDP_LISTENERS];
 	struct tm_http *http;
@@ -219,7 +221,14 @@ static int start_all(const struct tm_config *cfg, struct running *r)
 {
 	if (open_store(cfg, 0, &r->store))
 		return -EIO;
-	int rc = tm_writer_start(r->store, cfg->queue_bytes, &r->writer);
+	struct tm_smap_options sopt = { .wait_ns = cfg->pair_wait_ns };
+	int rc = tm_analyzer_start(r->store, &sopt, &r->analyzer);
+	if (rc) {
+		fprintf(stderr, "tracemap: cannot start the service map: %s\n",
+			tm_store_strerror(rc));
+		return rc;
+	}
+	rc = tm_writer_start(r->store, cfg->queue_bytes, &r->writer);
 	if (rc) {
 		fprintf(stderr, "tracemap: cannot start the writer: %s\n", strerror(-rc));
 		return rc;
@@ -245,6 +254,7 @@ static void stop_all(struct running *r)
 		tm_http_quiesce(r->http, DRAIN_TIMEOUT_MS);
 	udp_listeners_stop(r->udp);
 	tm_writer_stop(r->writer);
+	tm_analyzer_stop(r->analyzer);
 	tm_http_stop(r->http);
 	tm_store_close(r->store);
 }

@@ -1,0 +1,24 @@
+/* analyzer.h - the thread that keeps the service map: it takes the span
+ * records of every commit from the store's writer and runs the pairer of
+ * analysis/servicemap.h a few times a second.
+ * Threads: start and stop from the main thread.  Errors: negative errno.
+ * Memory: the analyzer owns the pairer; the store must outlive it. */
+#ifndef TM_ANALYZER_H
+#define TM_ANALYZER_H
+
+#include "servicemap.h"
+#include "store.h"
+
+struct tm_analyzer;
+
+/* replays what the store holds beyond the last flush, hooks into the
+ * writer (tm_store_on_commit), and starts the thread.  Call before the
+ * first write of this process. */
+int tm_analyzer_start(struct tm_store *st, const struct tm_smap_options *opt,
+		      struct tm_analyzer **out);
+
+/* stops the thread after a last flush (traces still waiting for their
+ * pairing are left to the replay of the next start).  NULL is a no-op. */
+void tm_analyzer_stop(struct tm_analyzer *a);
+
+#endif
