@@ -124,20 +124,24 @@ static int ranked_cmp(const void *a, const void *b)
 	return ranks_before(x, y) ? -1 : ranks_before(y, x) ? 1 : 0;
 }
 
-static int scan_window(struct tm_store_reader *rd, const struct tm_slow_query *q,
-		       const struct id_set *svc, const struct id_set *ops, struct trace_map *map)
+/* folds the rows of [from, to] into the map; with only_known, rows of
+ * traces not in the map already are skipped */
+static int fold_range(struct tm_store_reader *rd, uint64_t from, uint64_t to,
+		      const struct id_set *svc, const struct id_set *ops, struct trace_map *map,
+		      int only_known)
 {
 	struct tm_piece_iter *it;
-	uint64_t late_end = q->end_ns > UINT64_MAX - TM_SEARCH_LATE_NS ? UINT64_MAX
-					: q->end_ns + TM_SEARCH_LATE_NS;
-	int rc = tm_piece_iter_open(rd, TM_PIECES_SUMMARY, search_minute(q->start_ns),
-				    search_minute(late_end), &it);
+	int rc = tm_piece_iter_open(rd, TM_PIECES_SUMMARY, search_minute(from), search_minute(to),
+				    &it);
 	if (rc)
 		return rc;
 	struct tm_piece p;
 	while ((rc = tm_piece_iter_next(it, &p)) == 1) {
-		int created;
-		struct trace_sum *t = trace_map_get(map, p.trace_id, &created);
+		int created = 0;
+		struct trace_sum *t = only_known ? trace_map_find(map, p.trace_id)
+						 : trace_map_get(map, p.trace_id, &created);
+		if (!t && only_known)
+			continue;
 		if (!t) {
 			rc = -ENOMEM;
 			break;
@@ -146,6 +150,22 @@ static int scan_window(struct tm_store_reader *rd, const struct tm_slow_query *q
 	}
 	tm_piece_iter_close(it);
 	return rc;
+}
+
+/* the traces that start in the window have rows from its start to an hour
+ * past its end; rows of the hour before its start tell which of those
+ * started earlier still (and so do not belong to it) */
+static int scan_window(struct tm_store_reader *rd, const struct tm_slow_query *q,
+		       const struct id_set *svc, const struct id_set *ops, struct trace_map *map)
+{
+	uint64_t late_end = q->end_ns > UINT64_MAX - TM_SEARCH_LATE_NS ? UINT64_MAX
+					: q->end_ns + TM_SEARCH_LATE_NS;
+	int rc = fold_range(rd, q->start_ns, late_end, svc, ops, map, 0);
+	uint64_t first = search_minute(q->start_ns);
+	if (rc || !first)
+		return rc;
+	uint64_t before = q->start_ns > TM_SEARCH_LATE_NS ? q->start_ns - TM_SEARCH_LATE_NS : 0;
+	return fold_range(rd, before, (first - 1) * TM_NS_PER_MINUTE, svc, ops, map, 1);
 }
 
 static int name_of(struct tm_store_reader *rd, uint32_t id, struct tm_str *out)

@@ -73,6 +73,14 @@ void *trace_map_get(struct trace_map *m, const uint8_t trace_id[TM_TRACE_ID_LEN]
 	return s + SLOT_HEADER;
 }
 
+void *trace_map_find(struct trace_map *m, const uint8_t trace_id[TM_TRACE_ID_LEN])
+{
+	if (!m->cap)
+		return NULL;
+	unsigned char *s = find_slot(m->slots, m->cap, m->slot_size, trace_id);
+	return s[0] ? s + SLOT_HEADER : NULL;
+}
+
 void *trace_map_at(struct trace_map *m, size_t i, const uint8_t **trace_id)
 {
 	unsigned char *s = m->slots + i * m->slot_size;

@@ -24,6 +24,9 @@ void trace_map_free(struct trace_map *m);
 void *trace_map_get(struct trace_map *m, const uint8_t trace_id[TM_TRACE_ID_LEN],
 		    int *created);
 
+/* the value of trace_id, or NULL when absent */
+void *trace_map_find(struct trace_map *m, const uint8_t trace_id[TM_TRACE_ID_LEN]);
+
 /* removes trace_id (values of other traces may move) */
 void trace_map_del(struct trace_map *m, const uint8_t trace_id[TM_TRACE_ID_LEN]);
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -117,6 +118,16 @@ static int kind_from_text(const char *text, int *kind)
 	return -1;
 }
 
+static int by_name_then_kind_text(const void *a, const void *b)
+{
+	const struct tm_name *x = a, *y = b;
+	size_t n = x->name.len < y->name.len ? x->name.len : y->name.len;
+	int c = n ? memcmp(x->name.ptr, y->name.ptr, n) : 0;
+	if (!c)
+		c = (x->name.len > y->name.len) - (x->name.len < y->name.len);
+	return c ? c : strcmp(tm_span_kind_name(x->kind), tm_span_kind_name(y->kind));
+}
+
 /* /api/operations and /api/v3/operations: name and kind pairs */
 static enum MHD_Result operations(struct jaeger_req *j, struct tm_store_reader *rd)
 {
@@ -140,7 +151,7 @@ static enum MHD_Result operations(struct jaeger_req *j, struct tm_store_reader *
 			ops[kept++] = ops[i];
 	/* sorted by name then kind; equal pairs (kind values over 5) once */
 	n = kept;
-	api_sort_names(ops, n);
+	qsort(ops, n, sizeof(*ops), by_name_then_kind_text);
 	struct tm_buf out;
 	tm_buf_init(&out);
 	tm_buf_add_str(&out, j->v3 ? "{\"operations\":[" : "{\"data\":[");
