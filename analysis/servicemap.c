@@ -19,9 +19,10 @@
 
 #define DEFAULT_WAIT_NS (10ull * 1000000000ull)
 #define DEFAULT_MAX_AGE_NS (60ull * 1000000000ull)
-#define DEFAULT_MAX_PENDING (4u << 20)
+#define DEFAULT_MAX_PENDING (1u << 20)   /* ~80 MB of records */
 #define DEFAULT_MAX_QUEUE (4u << 20)
 #define DEFAULT_FLUSH_NS (1000000000ull)
+#define PRESSED_WAIT_NS (1000000000ull)
 
 struct ptrace {
 	struct tm_span_rec *recs;
@@ -749,11 +750,13 @@ static int pair_trace(struct tm_smap *m, struct tm_store_reader **rd, struct ptr
 
 /*---- rounds ----*/
 
+/* under memory pressure a trace quiet for a second will do: its late
+ * relatives are then paired against the stored trace */
 static int is_due(const struct tm_smap *m, const struct ptrace *t, uint64_t now, int pressed)
 {
-	if (pressed)
-		return 1;
-	return now - t->last_seen_ns >= m->opt.wait_ns || now - t->first_seen_ns >= m->opt.max_age_ns;
+	uint64_t wait = pressed && m->opt.wait_ns > PRESSED_WAIT_NS ? PRESSED_WAIT_NS
+								    : m->opt.wait_ns;
+	return now - t->last_seen_ns >= wait || now - t->first_seen_ns >= m->opt.max_age_ns;
 }
 
 /* drops the records at or below through from t */
@@ -790,7 +793,7 @@ static int pair_due(struct tm_smap *m, uint64_t now)
 			through = t->first_seq - 1;
 	}
 	if (pressed)
-		m->stats.early_pairings += n_due;
+		m->stats.early_pairings += n_due;   /* an upper bound: some were due anyway */
 	if (!n_due) {
 		m->through_ready = through;
 		return 0;

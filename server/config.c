@@ -47,6 +47,9 @@ static const struct option_def options[] = {
 	  "how long a trace must be quiet before its spans are paired into service-map calls "
 	  "(default 10s; 100ms to 1h); a client span still without a callee then counts as a "
 	  "call to the peer it names" },
+	{ "no-service-map", NULL, OPT_FLAG, OFF(no_service_map), 0, 0,
+	  "do not pair spans into the service map (its APIs then show what earlier runs "
+	  "paired); for measuring what the pairing costs" },
 	{ "service", "NAME", OPT_STRING, OFF(query_service), 0, 0,
 	  "query slow: only traces with a span of this service" },
 	{ "operation", "NAME", OPT_STRING, OFF(query_operation), 0, 0,

@@ -42,6 +42,7 @@ struct tm_config {
 	int verbose;
 	const char *autocomplete_keys;   /* comma-separated */
 	uint64_t pair_wait_ns;           /* --pair-wait */
+	int no_service_map;              /* --no-service-map */
 	/* tracemap query */
 	enum tm_query_kind query_kind;
 	const char *query_trace_id;

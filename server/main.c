@@ -222,7 +222,7 @@ static int start_all(const struct tm_config *cfg, struct running *r)
 	if (open_store(cfg, 0, &r->store))
 		return -EIO;
 	struct tm_smap_options sopt = { .wait_ns = cfg->pair_wait_ns };
-	int rc = tm_analyzer_start(r->store, &sopt, &r->analyzer);
+	int rc = cfg->no_service_map ? 0 : tm_analyzer_start(r->store, &sopt, &r->analyzer);
 	if (rc) {
 		fprintf(stderr, "tracemap: cannot start the service map: %s\n",
 			tm_store_strerror(rc));
