@@ -564,6 +564,9 @@ int tm_qp_tag_pair(const char *name, const char *text, struct tm_arena *arena,
 	colon = strchr(text, ':');
 	if (!colon)
 		return fail(err, errlen, name, "%s is not key:value", quote(q, text));
+	if (colon == text)
+		return fail(err, errlen, name, "%s has an empty key (expected key:value)",
+			    quote(q, text));
 	struct tm_str key = { text, (size_t)(colon - text) };
 	if (pairs_put(tags, arena, key, tm_str_from(colon + 1), 1))
 		return out_of_memory(err, errlen, name);

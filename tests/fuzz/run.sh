@@ -17,7 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CC=${CC:-clang}
 WORK=${FUZZ_WORK:-$(mktemp -d /tmp/tracemap-fuzz.XXXXXX)}
-TARGETS=${FUZZ_TARGETS:-"otlp_proto otlp_json span_record gzip jaeger xray zipkin jaeger_udp"}
+TARGETS=${FUZZ_TARGETS:-"otlp_proto otlp_json span_record gzip jaeger xray zipkin jaeger_udp query_params"}
 # FUZZ_SEED makes a run repeatable (the short run in the test suite sets it)
 SEED_ARG=${FUZZ_SEED:+-seed=$FUZZ_SEED}
 
@@ -28,7 +28,7 @@ protoc-c --proto_path="$ROOT/server/proto" --c_out="$WORK/gen" \
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-I$ROOT/server -I$ROOT/storage -I$WORK/gen"
-STORAGE="$ROOT/storage/arena.c $ROOT/storage/span_codec.c $ROOT/storage/batch.c"
+STORAGE="$ROOT/storage/arena.c $ROOT/storage/span_codec.c $ROOT/storage/batch.c $ROOT/storage/search_hash.c"
 
 sources() {
 	case $1 in
@@ -40,6 +40,7 @@ sources() {
 	jaeger_udp)  echo "$STORAGE $ROOT/server/ingest.c $ROOT/server/ingest_jaeger.c $ROOT/server/ingest_jaeger_udp.c $ROOT/server/thrift.c" ;;
 	span_record) echo "$STORAGE" ;;
 	gzip)        echo "$STORAGE $ROOT/server/gzip.c" ;;
+	query_params) echo "$STORAGE $ROOT/server/query_params.c $ROOT/server/json_reader.c" ;;
 	*)           echo "run.sh: unknown target $1" >&2; exit 2 ;;
 	esac
 }
