@@ -393,6 +393,8 @@ static int edge_cmp(const void *a, const void *b, void *arg)
 
 static int sort_map(struct builder *b)
 {
+	if (!b->n_nodes)
+		return 0;
 	/* sort nodes, then renumber the edges' ends */
 	size_t *old_to_new = tm_arena_alloc(b->arena, (b->n_nodes + 1) * sizeof(size_t));
 	struct tm_smap_node *sorted = tm_arena_alloc(b->arena, (b->n_nodes + 1) * sizeof(*sorted));

@@ -67,6 +67,8 @@ void *trace_map_get(struct trace_map *m, const uint8_t trace_id[TM_TRACE_ID_LEN]
 	if (!s[0]) {
 		s[0] = 1;
 		memcpy(s + 1, trace_id, TM_TRACE_ID_LEN);
+		/* a slot emptied by trace_map_del() keeps its old bytes */
+		memset(s + SLOT_HEADER, 0, m->slot_size - SLOT_HEADER);
 		m->n++;
 		*created = 1;
 	}

@@ -51,7 +51,8 @@ static int name_cmp(const void *a, const void *b)
 
 size_t api_unique_names(struct tm_name *items, size_t n)
 {
-	qsort(items, n, sizeof(*items), name_cmp);
+	if (n > 1)
+		qsort(items, n, sizeof(*items), name_cmp);
 	size_t out = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!out || !tm_str_eq(items[out - 1].name, items[i].name))
@@ -67,5 +68,6 @@ int api_method_ok(const char *method)
 /* by name, then kind; no repeats removed */
 void api_sort_names(struct tm_name *items, size_t n)
 {
-	qsort(items, n, sizeof(*items), name_cmp);
+	if (n > 1)
+		qsort(items, n, sizeof(*items), name_cmp);
 }

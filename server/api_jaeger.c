@@ -151,7 +151,8 @@ static enum MHD_Result operations(struct jaeger_req *j, struct tm_store_reader *
 			ops[kept++] = ops[i];
 	/* sorted by name then kind; equal pairs (kind values over 5) once */
 	n = kept;
-	qsort(ops, n, sizeof(*ops), by_name_then_kind_text);
+	if (n > 1)
+		qsort(ops, n, sizeof(*ops), by_name_then_kind_text);
 	struct tm_buf out;
 	tm_buf_init(&out);
 	tm_buf_add_str(&out, j->v3 ? "{\"operations\":[" : "{\"data\":[");
