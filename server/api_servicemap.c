@@ -216,9 +216,8 @@ static enum MHD_Result dependencies(struct http_request *r, struct tm_store_read
 	if (zipkin) {
 		tm_buf_add(&out, "]", 1);
 	} else {
-		tm_buf_add_str(&out, "],\"total\":");
-		tm_json_uint(&out, n);
-		tm_buf_add_str(&out, ",\"limit\":0,\"offset\":0,\"errors\":null}");
+		/* total counts only on the name endpoints (protocols.md 4.1) */
+		tm_buf_add_str(&out, "],\"total\":0,\"limit\":0,\"offset\":0,\"errors\":null}");
 	}
 	return http_respond_buf(r, 200, API_JSON, &out);
 }

@@ -28,6 +28,15 @@ static enum MHD_Result store_error(struct http_request *r, int rc)
 	return text_error(r, 500, tm_store_strerror(rc));
 }
 
+/* Zipkin lets clients cache the name lists once more than 3 services exist */
+static void name_list_caching(struct http_request *r, struct tm_store_reader *rd)
+{
+	struct tm_name *all;
+	size_t n;
+	if (!tm_store_services(rd, &r->arena, &all, &n) && n > 3)
+		r->cache_control = "max-age=300, must-revalidate";
+}
+
 static enum MHD_Result answer_strings(struct http_request *r, const struct tm_name *names,
 				      size_t n)
 {
@@ -50,6 +59,8 @@ static enum MHD_Result services(struct http_request *r, struct tm_store_reader *
 	int rc = tm_store_services(rd, &r->arena, &names, &n);
 	if (rc)
 		return store_error(r, rc);
+	if (n > 3)
+		r->cache_control = "max-age=300, must-revalidate";
 	return answer_strings(r, names, api_unique_names(names, n));
 }
 
@@ -69,6 +80,7 @@ static enum MHD_Result names_of_service(struct http_request *r, struct tm_store_
 			    : tm_store_operations(rd, svc, &r->arena, &names, &n);
 	if (rc && rc != -ENOENT)
 		return store_error(r, rc);
+	name_list_caching(r, rd);
 	return answer_strings(r, names, rc ? 0 : api_unique_names(names, n));
 }
 

@@ -75,6 +75,7 @@ struct http_request {
 	/* extra headers of the response */
 	unsigned retry_after_s;        /* Retry-After when non-zero */
 	const char *allow;             /* Allow, for 405 */
+	const char *cache_control;     /* Cache-Control, when set */
 };
 
 /* queues a response that takes ownership of body->data (body is reset). */

@@ -419,8 +419,9 @@ static void jaeger_ref(struct tm_buf *b, const char *type, const uint8_t *trace_
 }
 
 /* the parent first, as consumers take the first CHILD_OF as the parent;
- * a link to the parent itself only sets that entry's type. */
-static void jaeger_references(struct tm_buf *b, const struct tm_span *s)
+ * a link to the parent itself only sets that entry's type.  parent_id is
+ * the ID to name for the parent (see shared_ids below). */
+static void jaeger_references(struct tm_buf *b, const struct tm_span *s, const uint8_t *parent_id)
 {
 	size_t n = 0;
 
@@ -430,7 +431,7 @@ static void jaeger_references(struct tm_buf *b, const struct tm_span *s)
 		for (size_t i = 0; i < s->n_links; i++)
 			if (link_is_parent(s, &s->links[i]))
 				type = link_ref_type(&s->links[i]);
-		jaeger_ref(b, type, s->trace_id, s->parent_span_id);
+		jaeger_ref(b, type, s->trace_id, parent_id);
 		n++;
 	}
 	for (size_t i = 0; i < s->n_links; i++) {
@@ -517,18 +518,19 @@ static void jaeger_log(struct tm_buf *b, const struct tm_event *e)
 	tm_buf_add_str(b, "]}");
 }
 
-static void jaeger_span(struct tm_buf *b, const struct tm_span *s, size_t proc)
+static void jaeger_span(struct tm_buf *b, const struct tm_span *s, size_t proc,
+			const uint8_t *span_id, const uint8_t *parent_id)
 {
 	uint64_t duration_ns = s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0;
 
 	tm_buf_add_str(b, "{\"traceID\":");
 	jaeger_trace_id(b, s->trace_id);
 	tm_buf_add_str(b, ",\"spanID\":");
-	tm_json_hex(b, s->span_id, TM_SPAN_ID_LEN);
+	tm_json_hex(b, span_id, TM_SPAN_ID_LEN);
 	tm_buf_add_str(b, ",\"operationName\":");
 	tm_json_tstr(b, &s->name);
 	tm_buf_add_str(b, ",\"references\":");
-	jaeger_references(b, s);
+	jaeger_references(b, s, parent_id);
 	tm_buf_add_str(b, ",\"startTime\":");
 	tm_json_uint(b, s->start_ns / 1000);
 	tm_buf_add_str(b, ",\"duration\":");
@@ -550,25 +552,120 @@ static void jaeger_span(struct tm_buf *b, const struct tm_span *s, size_t proc)
 	tm_buf_add(b, "}", 1);
 }
 
+/*---- Zipkin shared spans, as Jaeger's span-ID deduper shows them ----
+ *
+ * A B3 shared span stores its server record under the client's span ID,
+ * with that ID as its own parent.  A Jaeger consumer would see one ID twice
+ * and a span that is its own parent; Jaeger's query service gives the
+ * server record a new ID (the client's plus one, the next one free), makes
+ * it a child of the client, and re-points the server's children to it. */
+
+struct shared_id {
+	uint8_t old_id[TM_SPAN_ID_LEN];
+	uint8_t new_id[TM_SPAN_ID_LEN];
+};
+
+struct shared_ids {
+	struct shared_id *items;
+	size_t n;
+	uint8_t *is_server;    /* per span: the shared server record */
+};
+
+static int is_shared_server(const struct tm_trace *t, size_t i)
+{
+	const struct tm_span *s = &t->spans[i];
+	if (!s->has_parent || memcmp(s->parent_span_id, s->span_id, TM_SPAN_ID_LEN))
+		return 0;
+	for (size_t j = 0; j < t->n_spans; j++)
+		if (j != i && !memcmp(t->spans[j].span_id, s->span_id, TM_SPAN_ID_LEN))
+			return 1;
+	return 0;
+}
+
+static int id_in_use(const struct tm_trace *t, const struct shared_ids *sh, const uint8_t *id)
+{
+	for (size_t j = 0; j < t->n_spans; j++)
+		if (!memcmp(t->spans[j].span_id, id, TM_SPAN_ID_LEN))
+			return 1;
+	for (size_t k = 0; k < sh->n; k++)
+		if (!memcmp(sh->items[k].new_id, id, TM_SPAN_ID_LEN))
+			return 1;
+	return 0;
+}
+
+static void id_increment(uint8_t *id)
+{
+	for (int i = TM_SPAN_ID_LEN - 1; i >= 0 && !++id[i]; i--)
+		;
+}
+
+/* quadratic in the shared records only, which are a handful per trace */
+static int shared_ids_build(const struct tm_trace *t, struct shared_ids *sh)
+{
+	memset(sh, 0, sizeof(*sh));
+	for (size_t i = 0; i < t->n_spans; i++) {
+		if (!is_shared_server(t, i))
+			continue;
+		if (!sh->is_server) {
+			sh->is_server = calloc(t->n_spans, 1);
+			sh->items = calloc(t->n_spans, sizeof(*sh->items));
+			if (!sh->is_server || !sh->items)
+				return -1;
+		}
+		struct shared_id *x = &sh->items[sh->n];
+		memcpy(x->old_id, t->spans[i].span_id, TM_SPAN_ID_LEN);
+		memcpy(x->new_id, x->old_id, TM_SPAN_ID_LEN);
+		do
+			id_increment(x->new_id);
+		while (id_in_use(t, sh, x->new_id));
+		sh->n++;
+		sh->is_server[i] = 1;
+	}
+	return 0;
+}
+
+static const struct shared_id *shared_find(const struct shared_ids *sh, const uint8_t *id)
+{
+	for (size_t k = 0; k < sh->n; k++)
+		if (!memcmp(sh->items[k].old_id, id, TM_SPAN_ID_LEN))
+			return &sh->items[k];
+	return NULL;
+}
+
 static void jaeger_trace(struct tm_buf *b, const struct tm_trace *t)
 {
 	struct proc_map m;
+	struct shared_ids sh;
 
 	if (proc_map_build(&m, t) < 0) {
 		b->failed = 1;
 		return;
 	}
+	if (shared_ids_build(t, &sh) < 0)
+		b->failed = 1;
 	tm_buf_add_str(b, "{\"traceID\":");
 	jaeger_trace_id(b, t->trace_id);
 	tm_buf_add_str(b, ",\"spans\":[");
-	for (size_t i = 0; i < t->n_spans; i++) {
+	for (size_t i = 0; i < t->n_spans && !b->failed; i++) {
+		const struct tm_span *s = &t->spans[i];
+		const uint8_t *id = s->span_id, *parent = s->parent_span_id;
+		const struct shared_id *x = sh.n ? shared_find(&sh, s->span_id) : NULL;
+		if (x && sh.is_server[i]) {
+			id = x->new_id;            /* the server record, a child of the client */
+		} else if (sh.n) {
+			x = shared_find(&sh, s->parent_span_id);
+			if (x)
+				parent = x->new_id;   /* a child of the server record */
+		}
 		comma_unless_first(b, i);
-		jaeger_span(b, &t->spans[i], m.span_proc[i]);
+		jaeger_span(b, s, m.span_proc[i], id, parent);
 	}
 	tm_buf_add_str(b, "],\"processes\":{");
 	for (size_t i = 0; i < m.n_procs; i++)
 		jaeger_process(b, i, m.reps[i]);
 	tm_buf_add_str(b, "},\"warnings\":null}");
+	free(sh.items);
+	free(sh.is_server);
 	proc_map_free(&m);
 }
 
