@@ -16,7 +16,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "otlp_response.h"
-#include "pages.h"
+#include "web.h"
 
 /* idle keep-alive connections are closed after this */
 #define CONNECTION_TIMEOUT_S 60
@@ -119,7 +119,7 @@ static enum MHD_Result not_found(struct http_request *r, const char *method)
 	}
 	struct tm_buf out;
 	tm_buf_init(&out);
-	tm_web_error_page(&out, 404, msg);
+	tm_web_error_page(&out, NULL, 404, msg);
 	return http_respond_buf(r, MHD_HTTP_NOT_FOUND, "text/html; charset=utf-8", &out);
 }
 

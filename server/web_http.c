@@ -5,10 +5,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
-#include "pages.h"
-#include "tracemap_version.h"
+#include "web.h"
 
 #define HTML_TYPE "text/html; charset=utf-8"
 
@@ -16,7 +16,7 @@ static enum MHD_Result error_page(struct http_request *r, unsigned status, const
 {
 	struct tm_buf out;
 	tm_buf_init(&out);
-	tm_web_error_page(&out, status, msg);
+	tm_web_error_page(&out, NULL, status, msg);
 	return http_respond_buf(r, status, HTML_TYPE, &out);
 }
 
@@ -51,26 +51,37 @@ static enum MHD_Result lookup(struct http_request *r)
 	return redirect(r, location);
 }
 
-static enum MHD_Result trace_page(struct http_request *r, const char *id)
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* answers a page function's result: the page, or the error it names */
+static enum MHD_Result answer(struct http_request *r, struct tm_web_ctx *c, struct tm_buf *out,
+			      int rc, const char *not_found)
+{
+	if (!rc)
+		return http_respond_buf(r, 200, HTML_TYPE, out);
+	tm_buf_free(out);
+	if (rc == -ENOENT)
+		return error_page(r, 404, not_found);
+	if (rc == -EINVAL)
+		return error_page(r, 400, c->err[0] ? c->err : "bad parameter");
+	LOG(TM_LOG_ERROR, "page %s: %s", r->path, tm_store_strerror(rc));
+	return error_page(r, 500, tm_store_strerror(rc));
+}
+
+static enum MHD_Result trace_page(struct http_request *r, struct tm_web_ctx *c, const char *id)
 {
 	uint8_t trace_id[TM_TRACE_ID_LEN];
 	if (tm_trace_id_parse(id, strlen(id), trace_id) < 0)
 		return error_page(r, 400, "A trace ID is 1 to 32 hexadecimal digits.");
-	struct tm_trace trace;
-	int rc = tm_store_trace_get(r->http->store, trace_id, &r->arena, &trace);
-	if (rc == -ENOENT)
-		return error_page(r, 404, "No trace with this ID is stored.");
-	if (rc) {
-		LOG(TM_LOG_ERROR, "reading trace %s: %s", id, tm_store_strerror(rc));
-		return error_page(r, 500, tm_store_strerror(rc));
-	}
 	struct tm_buf out;
 	tm_buf_init(&out);
-	if (tm_web_trace_page(&out, &trace, &r->arena) < 0) {
-		tm_buf_free(&out);
-		return error_page(r, 500, "out of memory");
-	}
-	return http_respond_buf(r, 200, HTML_TYPE, &out);
+	int rc = tm_web_trace_page(&out, c, trace_id);
+	return answer(r, c, &out, rc, "No trace with this ID is stored.");
 }
 
 enum MHD_Result web_page_get(struct http_request *r, const char *method)
@@ -81,13 +92,21 @@ enum MHD_Result web_page_get(struct http_request *r, const char *method)
 	}
 	if (!strcmp(r->path, "/lookup"))
 		return lookup(r);
-	if (!strncmp(r->path, "/traces/", 8))
-		return trace_page(r, r->path + 8);
-	struct tm_store_stats stats;
-	if (tm_store_stats(r->http->store, &stats) < 0)
-		memset(&stats, 0, sizeof(stats));
-	struct tm_buf out;
-	tm_buf_init(&out);
-	tm_web_home(&out, &stats, TRACEMAP_VERSION);
-	return http_respond_buf(r, 200, HTML_TYPE, &out);
+	struct tm_web_ctx c = { .arena = &r->arena, .now_ns = now_ns() };
+	int rc = tm_store_reader_begin(r->http->store, &c.rd);
+	if (rc)
+		return error_page(r, 500, tm_store_strerror(rc));
+	enum MHD_Result ret;
+	if (!strncmp(r->path, "/traces/", 8)) {
+		ret = trace_page(r, &c, r->path + 8);
+	} else {
+		struct tm_buf out;
+		tm_buf_init(&out);
+		struct tm_web_map_params p = { .window = { c.now_ns - 15 * 60 * 1000000000ull,
+							   c.now_ns, "15m" }, .hops = 1 };
+		rc = tm_web_map_page(&out, &c, &p);
+		ret = answer(r, &c, &out, rc, "nothing here");
+	}
+	tm_store_reader_end(c.rd);
+	return ret;
 }
