@@ -6,7 +6,9 @@
  * Bodies come from templates generated once (otlpgen.c); request number t
  * sends template t % n patched for round t / n, so every request carries
  * fresh IDs while the pieces of one trace keep one trace ID.  The same seed
- * gives the same spans in every format.
+ * gives the same spans in every format.  Times follow the wall clock, or,
+ * with --spread, a virtual clock that moves trace by trace from the start
+ * of a past window to now over the run's budget of spans or requests.
  *
  * Prints one "name value" line per result on stdout; progress and the first
  * failure of each kind go to stderr.  Exit 0 when no request failed. */
@@ -47,6 +49,9 @@ struct options {
 	int connections;
 	double duration_s;           /* 0 = not given */
 	uint64_t requests;           /* 0 = not given */
+	uint64_t spans;              /* 0 = not given */
+	double spread_s;             /* 0 = times follow the wall clock */
+	uint32_t trace_spans_min, trace_spans_max;   /* 0, 0 = the generator's */
 	uint32_t spans_per_batch;
 	uint64_t template_spans;
 	uint64_t seed;
@@ -71,6 +76,8 @@ struct run {
 	const struct options *opt;
 	struct otlpgen_set set;
 	uint64_t base_time_ns;       /* CLOCK_REALTIME the templates start at */
+	uint64_t request_limit;      /* from --requests and --spans; 0 = none */
+	uint64_t trace_step_ns;      /* --spread: virtual time between traces */
 	uint64_t start_mono_ns;
 	uint64_t deadline_mono_ns;   /* 0 = none */
 
@@ -300,7 +307,13 @@ static const struct otlpgen_template *prepare_body(struct worker *w, uint64_t ti
 	}
 	memcpy(w->body, t->body, t->len);
 	otlpgen_round_init(&r, run->opt->seed, round);
-	r.time_shift_ns = round_shift(run, round);
+	if (run->trace_step_ns) {
+		/* trace k of the round is trace round * n_traces + k of the run */
+		r.trace_step_ns = run->trace_step_ns;
+		r.time_shift_ns = round * run->set.n_traces * run->trace_step_ns;
+	} else {
+		r.time_shift_ns = round_shift(run, round);
+	}
 	otlpgen_patch(t, &r, w->body);
 	w->send_body = w->body;
 	w->send_len = t->len;
@@ -484,7 +497,7 @@ static int next_ticket(struct run *run, uint64_t *ticket)
 	if (run->deadline_mono_ns && clock_ns(CLOCK_MONOTONIC) >= run->deadline_mono_ns)
 		return 0;
 	*ticket = atomic_fetch_add(&run->next_ticket, 1);
-	return !run->opt->requests || *ticket < run->opt->requests;
+	return !run->request_limit || *ticket < run->request_limit;
 }
 
 static void *worker_main(void *arg)
@@ -586,6 +599,9 @@ static void print_results(struct run *run, struct worker *workers, double elapse
 	printf("bytes_sent %" PRIu64 "\n", (uint64_t)atomic_load(&run->bytes_sent));
 	printf("bytes_per_span %.0f\n",
 	       sent ? (double)atomic_load(&run->body_bytes) / (double)sent : 0.0);
+	printf("spans_per_trace %.1f\n", (double)run->set.n_spans / (double)run->set.n_traces);
+	if (run->opt->spread_s > 0)
+		printf("spread_s %.0f\n", run->opt->spread_s);
 	printf("elapsed_s %.3f\n", elapsed_s);
 	printf("spans_per_s %.0f\n", elapsed_s > 0 ? (double)acked / elapsed_s : 0.0);
 	print_latency(workers, run->opt->connections);
@@ -606,9 +622,13 @@ static void usage(FILE *f)
 		"                           /v1/traces, or /api/v2/spans for zipkin-json)\n"
 		"  --format FORMAT          otlp-proto (default), otlp-json or zipkin-json\n"
 		"  --connections N          parallel keep-alive connections (default 8)\n"
-		"  --duration SECONDS       run this long (default 10 unless --requests)\n"
+		"  --duration SECONDS       run this long (default 10 unless --requests/--spans)\n"
 		"  --requests N             send exactly N requests in total\n"
+		"  --spans N                send the fewest requests that hold N spans\n"
 		"  --spans-per-batch N      spans per request (default 512)\n"
+		"  --trace-spans MIN-MAX    spans per trace, uniform (default 5-50; N = exactly N)\n"
+		"  --spread SECONDS         trace k of K starts at now - SECONDS + k * SECONDS / K,\n"
+		"                           K from --requests or --spans (one of them is needed)\n"
 		"  --template-spans N       spans pre-generated as templates (default 100000)\n"
 		"  --seed N                 generator and ID-mask seed (default: random)\n"
 		"  --server-pid PID         sample /proc/PID/status every 100 ms, report peaks\n"
@@ -628,9 +648,32 @@ static int parse_u64(const char *s, uint64_t *out)
 	return (errno || end == s || *end || *s == '-') ? -EINVAL : 0;
 }
 
+/* "N" or "MIN-MAX" within 1 .. OTLPGEN_TRACE_SPANS_LIMIT. */
+static int parse_range(const char *s, uint32_t *min, uint32_t *max)
+{
+	char text[64];
+	char *dash;
+	uint64_t lo, hi;
+
+	snprintf(text, sizeof(text), "%s", s);
+	dash = strchr(text, '-');
+	if (dash)
+		*dash = 0;
+	if (parse_u64(text, &lo) < 0 || (dash && parse_u64(dash + 1, &hi) < 0))
+		return -EINVAL;
+	if (!dash)
+		hi = lo;
+	if (lo < 1 || lo > hi || hi > OTLPGEN_TRACE_SPANS_LIMIT)
+		return -EINVAL;
+	*min = (uint32_t)lo;
+	*max = (uint32_t)hi;
+	return 0;
+}
+
 enum {
-	OPT_URL = 256, OPT_FORMAT, OPT_CONNECTIONS, OPT_DURATION, OPT_REQUESTS, OPT_SPB,
-	OPT_TEMPLATE_SPANS, OPT_SEED, OPT_PID, OPT_IDS_OUT, OPT_GZIP, OPT_QUIET, OPT_DUMP, OPT_DUMPS, OPT_HELP,
+	OPT_URL = 256, OPT_FORMAT, OPT_CONNECTIONS, OPT_DURATION, OPT_REQUESTS, OPT_SPANS,
+	OPT_SPB, OPT_TRACE_SPANS, OPT_SPREAD, OPT_TEMPLATE_SPANS, OPT_SEED, OPT_PID,
+	OPT_IDS_OUT, OPT_GZIP, OPT_QUIET, OPT_DUMP, OPT_DUMPS, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -639,7 +682,10 @@ static const struct option long_options[] = {
 	{ "connections", required_argument, NULL, OPT_CONNECTIONS },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "requests", required_argument, NULL, OPT_REQUESTS },
+	{ "spans", required_argument, NULL, OPT_SPANS },
 	{ "spans-per-batch", required_argument, NULL, OPT_SPB },
+	{ "trace-spans", required_argument, NULL, OPT_TRACE_SPANS },
+	{ "spread", required_argument, NULL, OPT_SPREAD },
 	{ "template-spans", required_argument, NULL, OPT_TEMPLATE_SPANS },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "server-pid", required_argument, NULL, OPT_PID },
@@ -677,6 +723,17 @@ static int apply_option(int c, const char *arg, int argc, char **argv, struct op
 	case OPT_REQUESTS:
 		rc = parse_u64(arg, &opt->requests);
 		rc = rc ? rc : (opt->requests ? 0 : -EINVAL);
+		break;
+	case OPT_SPANS:
+		rc = parse_u64(arg, &opt->spans);
+		rc = rc ? rc : (opt->spans ? 0 : -EINVAL);
+		break;
+	case OPT_TRACE_SPANS:
+		rc = parse_range(arg, &opt->trace_spans_min, &opt->trace_spans_max);
+		break;
+	case OPT_SPREAD:
+		opt->spread_s = strtod(arg, NULL);
+		rc = opt->spread_s > 0 && opt->spread_s < 1e8 ? 0 : -EINVAL;
 		break;
 	case OPT_SPB:
 		rc = parse_u64(arg, &v);
@@ -751,7 +808,11 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		return -EINVAL;
 	}
 #endif
-	if (!opt->duration_s && !opt->requests)
+	if (opt->spread_s > 0 && !opt->requests && !opt->spans) {
+		fprintf(stderr, "loadgen: --spread needs --requests or --spans\n");
+		return -EINVAL;
+	}
+	if (!opt->duration_s && !opt->requests && !opt->spans)
 		opt->duration_s = 10;
 	if (!opt->has_seed)
 		opt->seed = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
@@ -771,6 +832,8 @@ static void generate(struct run *run, uint64_t min_spans)
 		.spans_per_batch = opt->spans_per_batch,
 		.min_spans = min_spans ? min_spans : 1,
 		.base_time_ns = run->base_time_ns,
+		.trace_spans_min = opt->trace_spans_min,
+		.trace_spans_max = opt->trace_spans_max,
 	};
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 
@@ -835,7 +898,45 @@ static void run_init(struct run *run, const struct options *opt)
 	memset(run, 0, sizeof(*run));
 	run->opt = opt;
 	pthread_mutex_init(&run->lock, NULL);
-	run->base_time_ns = clock_ns(CLOCK_REALTIME);
+	run->base_time_ns = clock_ns(CLOCK_REALTIME) - (uint64_t)(opt->spread_s * 1e9);
+}
+
+/* the fewest requests whose spans add up to at least spans: request t
+ * sends template t % n. */
+static uint64_t requests_for_spans(const struct otlpgen_set *set, uint64_t spans)
+{
+	uint64_t rounds = spans / set->n_spans;
+	uint64_t rest = spans - rounds * set->n_spans;
+	uint64_t requests = rounds * set->n;
+
+	for (size_t i = 0; rest > 0 && i < set->n; i++) {
+		rest -= rest < set->items[i].n_spans ? rest : set->items[i].n_spans;
+		requests++;
+	}
+	return requests;
+}
+
+/* sets the request limit from --requests and --spans, and with --spread
+ * the virtual time between consecutive traces: the run's traces (about
+ * n_traces per round of n requests) share the window evenly. */
+static void plan_run(struct run *run)
+{
+	const struct options *opt = run->opt;
+	uint64_t limit = opt->requests;
+	double traces;
+
+	if (opt->spans) {
+		uint64_t n = requests_for_spans(&run->set, opt->spans);
+
+		limit = limit && limit < n ? limit : n;
+	}
+	run->request_limit = limit;
+	if (opt->spread_s > 0) {
+		traces = (double)limit * (double)run->set.n_traces / (double)run->set.n;
+		run->trace_step_ns = (uint64_t)(opt->spread_s * 1e9 / (traces > 1 ? traces : 1));
+		if (!run->trace_step_ns)
+			run->trace_step_ns = 1;
+	}
 }
 
 static uint64_t template_spans_needed(const struct options *opt)
@@ -847,7 +948,9 @@ static uint64_t template_spans_needed(const struct options *opt)
 	if (opt->dump_dir)
 		return opt->dump_count * opt->spans_per_batch;
 	if (opt->requests && opt->requests < n / opt->spans_per_batch)
-		return opt->requests * opt->spans_per_batch;
+		n = opt->requests * opt->spans_per_batch;
+	if (opt->spans && opt->spans < n)
+		n = opt->spans;
 	return n;
 }
 
@@ -971,6 +1074,7 @@ int main(int argc, char **argv)
 		return 2;
 	run_init(&run, &opt);
 	generate(&run, template_spans_needed(&opt));
+	plan_run(&run);
 	if (opt.dump_batch || opt.dump_dir) {
 		rc = dump_batches(&run, opt.dump_dir, opt.dump_batch,
 				  opt.dump_dir ? opt.dump_count : 1);

@@ -205,7 +205,7 @@ static const struct service services[] = {
 #define N_SERVICES (sizeof(services) / sizeof(services[0]))
 #define N_OPS 8            /* HTTP operations per service */
 #define N_INSTANCES 3      /* instances (resources) per service */
-#define MIN_SPANS 5
+#define MIN_SPANS 5        /* spans per trace, unless the options say */
 #define MAX_SPANS 50
 
 static const char *const route_fmt[4] = { "/%s", "/%s/{id}", "/%s/search", "/%s/{id}/items" };
@@ -241,7 +241,7 @@ struct gen_span {
  * after its separator, offsets relative to buf. */
 struct pending {
 	struct otlpgen_buf buf;
-	struct u32vec trace_id_off, span_id_off, parent_id_off, time_off;
+	struct u32vec trace_id_off, span_id_off, parent_id_off, time_off, time_trace;
 	uint32_t n_spans;
 	uint32_t n_flushed;
 	struct otlpgen_attrs resource;   /* of the batch being filled */
@@ -257,6 +257,7 @@ struct gen {
 	struct otlpgen_span span;        /* the span being encoded */
 	struct otlpgen_buf span_buf;
 	uint64_t full_spans;
+	int trace_spans_min, trace_spans_max;
 };
 
 /*---- trace shape ----*/
@@ -348,7 +349,8 @@ static uint64_t root_duration_ns(struct rng *r)
 /* builds one trace into sp[]; returns the number of spans. */
 static int gen_trace(struct gen *g, struct gen_span *sp)
 {
-	int target = MIN_SPANS + (int)rng_below(&g->rng, MAX_SPANS - MIN_SPANS + 1);
+	int target = g->trace_spans_min +
+		(int)rng_below(&g->rng, (uint64_t)(g->trace_spans_max - g->trace_spans_min + 1));
 	int n_services = 3 + (int)rng_below(&g->rng, 4);
 	uint16_t svc[6];
 	int n = 0, used = 1;
@@ -591,8 +593,10 @@ static void pending_add(struct gen *g, struct pending *pd)
 	u32vec_push(&pd->span_id_off, base + off.span_id);
 	if (g->span.parent_span_id)
 		u32vec_push(&pd->parent_id_off, base + off.parent_id);
-	for (int i = 0; i < off.n_times; i++)
+	for (int i = 0; i < off.n_times; i++) {
 		u32vec_push(&pd->time_off, base + off.times[i]);
+		u32vec_push(&pd->time_trace, (uint32_t)(g->set->n_traces - 1));
+	}
 	pd->n_spans++;
 }
 
@@ -658,12 +662,14 @@ static void flush_pending(struct gen *g, size_t svc)
 	t->parent_id_off = offsets_take(&pd->parent_id_off, (uint32_t)head.len);
 	t->n_parents = pd->parent_id_off.n;
 	t->time_off = offsets_take(&pd->time_off, (uint32_t)head.len);
+	t->time_trace = offsets_take(&pd->time_trace, 0);
 	t->n_times = pd->time_off.n;
 	g->set->n_spans += t->n_spans;
 	g->set->bytes += t->len;
 
 	pd->buf.len = 0;
 	pd->trace_id_off.n = pd->span_id_off.n = pd->parent_id_off.n = pd->time_off.n = 0;
+	pd->time_trace.n = 0;
 	pd->n_spans = 0;
 	resource_attrs(svc, ++pd->n_flushed % N_INSTANCES, &pd->resource);
 	free(head.p);
@@ -677,6 +683,7 @@ static void pending_free(struct pending *pd)
 	free(pd->span_id_off.v);
 	free(pd->parent_id_off.v);
 	free(pd->time_off.v);
+	free(pd->time_trace.v);
 }
 
 static const struct otlpgen_codec *codec_of(enum otlpgen_format format)
@@ -695,12 +702,22 @@ static const struct otlpgen_codec *codec_of(enum otlpgen_format format)
 void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out)
 {
 	struct gen *g = otlpgen_xrealloc(NULL, sizeof(*g));
-	struct gen_span sp[MAX_SPANS + 1];
+	struct gen_span *sp;
 	uint8_t trace_id[OTLPGEN_TRACE_ID_LEN];
 	uint32_t per_batch = opt->spans_per_batch ? opt->spans_per_batch : 1;
 
 	memset(g, 0, sizeof(*g));
 	memset(out, 0, sizeof(*out));
+	g->trace_spans_min = MIN_SPANS;
+	g->trace_spans_max = MAX_SPANS;
+	if (opt->trace_spans_max) {
+		if (opt->trace_spans_min < 1 || opt->trace_spans_min > opt->trace_spans_max ||
+		    opt->trace_spans_max > OTLPGEN_TRACE_SPANS_LIMIT)
+			abort();   /* the caller checks the range */
+		g->trace_spans_min = (int)opt->trace_spans_min;
+		g->trace_spans_max = (int)opt->trace_spans_max;
+	}
+	sp = otlpgen_xrealloc(NULL, (size_t)(g->trace_spans_max + 1) * sizeof(*sp));
 	rng_seed(&g->rng, opt->seed);
 	g->opt = opt;
 	g->codec = codec_of(opt->format);
@@ -729,6 +746,7 @@ void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out
 		pending_free(&g->pending[s]);
 	}
 	free(g->span_buf.p);
+	free(sp);
 	free(g);
 }
 
@@ -742,6 +760,7 @@ void otlpgen_free(struct otlpgen_set *set)
 		free(t->span_id_off);
 		free(t->parent_id_off);
 		free(t->time_off);
+		free(t->time_trace);
 	}
 	free(set->items);
 	memset(set, 0, sizeof(*set));
@@ -783,6 +802,7 @@ void otlpgen_round_init(struct otlpgen_round *r, uint64_t seed, uint64_t round)
 	memcpy(r->trace_mask, w, sizeof(r->trace_mask));
 	memcpy(r->span_mask, &w[2], sizeof(r->span_mask));
 	r->time_shift_ns = 0;
+	r->trace_step_ns = 0;
 }
 
 static void xor_bytes(unsigned char *dst, const uint8_t *mask, size_t len)
@@ -838,6 +858,13 @@ static void add_decimal(unsigned char *p, uint64_t delta)
 	}
 }
 
+/* how far time i of a template moves in a round. */
+static uint64_t time_shift(const struct otlpgen_template *t, const struct otlpgen_round *r,
+			   size_t i)
+{
+	return r->time_shift_ns + r->trace_step_ns * t->time_trace[i];
+}
+
 static void patch_binary(const struct otlpgen_template *t, const struct otlpgen_round *r,
 			 unsigned char *dst)
 {
@@ -847,16 +874,15 @@ static void patch_binary(const struct otlpgen_template *t, const struct otlpgen_
 	}
 	for (size_t i = 0; i < t->n_parents; i++)
 		xor_bytes(dst + t->parent_id_off[i], r->span_mask, OTLPGEN_SPAN_ID_LEN);
-	if (r->time_shift_ns)
+	if (r->time_shift_ns || r->trace_step_ns)
 		for (size_t i = 0; i < t->n_times; i++)
-			add_le64(dst + t->time_off[i], r->time_shift_ns);
+			add_le64(dst + t->time_off[i], time_shift(t, r, i));
 }
 
 static void patch_text(const struct otlpgen_template *t, const struct otlpgen_round *r,
 		       unsigned char *dst)
 {
-	uint64_t shift = t->format == OTLPGEN_ZIPKIN_JSON ? r->time_shift_ns / 1000 :
-			 r->time_shift_ns;
+	uint64_t unit = t->format == OTLPGEN_ZIPKIN_JSON ? 1000 : 1;
 
 	for (uint32_t i = 0; i < t->n_spans; i++) {
 		xor_hex(dst + t->trace_id_off[i], r->trace_mask, OTLPGEN_TRACE_ID_LEN);
@@ -864,9 +890,9 @@ static void patch_text(const struct otlpgen_template *t, const struct otlpgen_ro
 	}
 	for (size_t i = 0; i < t->n_parents; i++)
 		xor_hex(dst + t->parent_id_off[i], r->span_mask, OTLPGEN_SPAN_ID_LEN);
-	if (shift)
+	if (r->time_shift_ns || r->trace_step_ns)
 		for (size_t i = 0; i < t->n_times; i++)
-			add_decimal(dst + t->time_off[i], shift);
+			add_decimal(dst + t->time_off[i], time_shift(t, r, i) / unit);
 }
 
 void otlpgen_patch(const struct otlpgen_template *t, const struct otlpgen_round *r,

@@ -1,7 +1,8 @@
 /* otlpgen.h - synthetic trace batches, hand-encoded as OTLP protobuf,
  * OTLP/JSON or Zipkin v2 JSON.
  *
- * Generates realistic traces (trees of 5 to 50 spans over 3 to 6 services)
+ * Generates realistic traces (trees of 5 to 50 spans, or a chosen range,
+ * over 3 to 6 services)
  * and encodes them the way SDKs export them: one request per service (for
  * OTLP one ResourceSpans with one ScopeSpans; for Zipkin one JSON array),
  * so the spans of one trace are spread over several requests.  The same
@@ -46,6 +47,9 @@ struct otlpgen_template {
 	uint32_t *parent_id_off;    /* n_parents: parent span IDs */
 	size_t n_parents;
 	uint32_t *time_off;         /* n_times: times of spans and events */
+	uint32_t *time_trace;       /* n_times: the trace each time belongs to, as
+				     * its number in generation order (0 ..
+				     * set n_traces - 1) */
 	size_t n_times;
 };
 
@@ -63,13 +67,21 @@ struct otlpgen_options {
 	uint32_t spans_per_batch;    /* full batches have exactly this many */
 	uint64_t min_spans;          /* generate until at least this many */
 	uint64_t base_time_ns;       /* traces start in [base, base + 1 s) */
+	uint32_t trace_spans_min;    /* spans per trace, uniform in [min, max] */
+	uint32_t trace_spans_max;    /* with 1 <= min <= max <= the limit below
+				      * (else abort); max 0 = 5 to 50 */
 };
 
-/* the masks and time shift of one round over the templates. */
+#define OTLPGEN_TRACE_SPANS_LIMIT 1000   /* largest trace_spans_max */
+
+/* the masks and time shift of one round over the templates.  Every time
+ * of trace k (its number in generation order) moves by time_shift_ns +
+ * k * trace_step_ns, so a step spreads the traces of a round over time. */
 struct otlpgen_round {
 	uint8_t trace_mask[OTLPGEN_TRACE_ID_LEN];
 	uint8_t span_mask[OTLPGEN_SPAN_ID_LEN];
 	uint64_t time_shift_ns;
+	uint64_t trace_step_ns;
 };
 
 /* returns the format called name ("otlp-proto", "otlp-json", "zipkin-json")
@@ -85,11 +97,12 @@ void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out
 
 void otlpgen_free(struct otlpgen_set *set);
 
-/* derives the ID masks of a round from the seed (time_shift_ns is left 0). */
+/* derives the ID masks of a round from the seed (time_shift_ns and
+ * trace_step_ns are left 0). */
 void otlpgen_round_init(struct otlpgen_round *r, uint64_t seed, uint64_t round);
 
 /* applies a round to dst, a copy of t->body (t->len bytes).  Zipkin times
- * move by whole microseconds of r->time_shift_ns.  A decimal time that the
+ * move by whole microseconds of each time's shift.  A decimal time that the
  * shift would make one digit longer is left as it is (not before 2286). */
 void otlpgen_patch(const struct otlpgen_template *t, const struct otlpgen_round *r,
 		   unsigned char *dst);

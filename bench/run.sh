@@ -5,12 +5,28 @@
 # usage: bench/run.sh [BUILD_DIR] [DURATION_S]      (defaults: build 60)
 #        bench/run.sh --query-only [BUILD_DIR]      (the query benchmark alone)
 #        bench/run.sh --formats-only [BUILD_DIR]    (the format comparison alone)
+#        bench/run.sh --search-only [BUILD_DIR]     (the search benchmark alone)
+#        bench/run.sh --ingest-ab OLD_BIN NEW_BIN [BUILD_DIR] [DURATION_S]
+#                                                   (two servers' ingest, alternately)
 #
 # For each sync mode (full, none): start a fresh server on a free port, load
 # it with bench/loadgen for DURATION_S seconds, stop it with SIGTERM, and
 # check with `tracemap check` that the store holds every acknowledged span.
 # Then measure the decode and store ceilings with bench/stages on the very
 # request bodies loadgen sent first (same seed), and print one table.
+#
+# Search benchmark (--search-only): fill a fresh server (--sync none) with
+# SEARCH_SPANS spans in traces of SEARCH_TRACE_SPANS spans whose starts
+# spread over the last SEARCH_SPREAD seconds, restart it on that store, and
+# time the search endpoints (search by service over 1 h, slow traces over
+# 1 h and 24 h, the service list) with bench/querybench, against
+# GET /api/v2/autocompleteKeys (the HTTP floor) in the same run.
+#
+# Ingest A/B (--ingest-ab): the same loadgen workload (CONNECTIONS, --sync
+# full, DURATION_S each) against OLD_BIN and NEW_BIN alternately, old, new,
+# old, new (AB_ROUNDS pairs), each on a fresh store, so that a drift of the
+# machine hits both; prints spans/s, latency and RSS of each run and the
+# ratio new / old.
 #
 # Format comparison: for each of FORMATS, a fresh server with --sync full
 # and FORMAT_SECONDS of loadgen --format on the same spans (same seed); one
@@ -31,14 +47,31 @@
 # QUERY_SPANS (5000000; 0 skips it), TRACE_SPANS (50), QUERY_SECONDS (20 per
 # run), QUERY_CONNECTIONS ("1 4": one HTTP and one direct run for each).
 # Format comparison: FORMATS ("otlp-proto otlp-json zipkin-json"; empty
-# skips it), FORMAT_SECONDS (20 per format).
+# skips it), FORMAT_SECONDS (20 per format).  Search benchmark: SEARCH_SPANS
+# (5000000), SEARCH_TRACE_SPANS (5-35: 20 on average), SEARCH_SPREAD (86400
+# s), SEARCH_SECONDS (10 per endpoint and connection count),
+# SEARCH_CONNECTIONS ("1 4"), SEARCH_LIMIT (20), SEARCH_CACHE (warm: the
+# store stays in the page cache from the fill; cold: its pages are dropped
+# before the restart).  Ingest A/B: AB_ROUNDS (2), AB_LOADGEN_ARGS (more
+# loadgen options, e.g. "--trace-spans 5-35"), AB_OLD_ARGS and AB_NEW_ARGS
+# (more server options for one binary, e.g. "--no-service-map").
 set -u
 
 QUERY_ONLY=0
 FORMATS_ONLY=0
+SEARCH_ONLY=0
+AB_OLD=
+AB_NEW=
 case "${1:-}" in
 --query-only) QUERY_ONLY=1; shift ;;
 --formats-only) FORMATS_ONLY=1; shift ;;
+--search-only) SEARCH_ONLY=1; shift ;;
+--ingest-ab)
+	if [ $# -lt 3 ]; then
+		echo "usage: bench/run.sh --ingest-ab OLD_BIN NEW_BIN [BUILD_DIR] [DURATION_S]" >&2
+		exit 2
+	fi
+	AB_OLD=$2; AB_NEW=$3; shift 3 ;;
 esac
 BUILD_DIR=${1:-build}
 DURATION=${2:-60}
@@ -55,6 +88,21 @@ QUERY_SECONDS=${QUERY_SECONDS:-20}
 QUERY_CONNECTIONS=${QUERY_CONNECTIONS:-1 4}
 FORMATS=${FORMATS-otlp-proto otlp-json zipkin-json}
 FORMAT_SECONDS=${FORMAT_SECONDS:-20}
+SEARCH_SPANS=${SEARCH_SPANS:-5000000}
+SEARCH_TRACE_SPANS=${SEARCH_TRACE_SPANS:-5-35}
+SEARCH_SPREAD=${SEARCH_SPREAD:-86400}
+SEARCH_SECONDS=${SEARCH_SECONDS:-10}
+SEARCH_CONNECTIONS=${SEARCH_CONNECTIONS:-1 4}
+SEARCH_LIMIT=${SEARCH_LIMIT:-20}
+SEARCH_CACHE=${SEARCH_CACHE:-warm}
+AB_ROUNDS=${AB_ROUNDS:-2}
+AB_LOADGEN_ARGS=${AB_LOADGEN_ARGS:-}
+AB_OLD_ARGS=${AB_OLD_ARGS:-}
+AB_NEW_ARGS=${AB_NEW_ARGS:-}
+case $SEARCH_CACHE in
+warm | cold) ;;
+*) echo "run.sh: SEARCH_CACHE must be warm or cold" >&2; exit 2 ;;
+esac
 if [ "$QUERY_ONLY" = 1 ] && [ "$QUERY_SPANS" -le 0 ]; then
 	echo "run.sh: --query-only needs QUERY_SPANS > 0" >&2
 	exit 2
@@ -69,13 +117,22 @@ for f in $FORMATS; do
 	*) echo "run.sh: unknown format '$f' in FORMATS" >&2; exit 2 ;;
 	esac
 done
-# what runs: the ingest runs with the stages, the formats, the queries
+# what runs: the ingest runs with the stages, the formats, the queries;
+# or the search benchmark alone, or the A/B ingest comparison alone
 DO_INGEST=1
 DO_FORMATS=1
 DO_QUERY=1
+DO_SEARCH=$SEARCH_ONLY
+DO_AB=0
+[ -z "$AB_OLD" ] || DO_AB=1
 [ "$QUERY_ONLY" = 0 ] && [ "$FORMATS_ONLY" = 0 ] || DO_INGEST=0
 [ "$QUERY_ONLY" = 0 ] && [ -n "$FORMATS" ] || DO_FORMATS=0
 [ "$FORMATS_ONLY" = 0 ] && [ "$QUERY_SPANS" -gt 0 ] || DO_QUERY=0
+if [ "$DO_SEARCH" = 1 ] || [ "$DO_AB" = 1 ]; then
+	DO_INGEST=0
+	DO_FORMATS=0
+	DO_QUERY=0
+fi
 
 TRACEMAP=$BUILD_DIR/tracemap
 [ -x "$TRACEMAP" ] || TRACEMAP=$BUILD_DIR/server/tracemap
@@ -84,7 +141,8 @@ STAGES=$BUILD_DIR/bench/stages
 QUERYBENCH=$BUILD_DIR/bench/querybench
 NEEDED="$TRACEMAP $LOADGEN"
 [ "$DO_INGEST" = 0 ] || NEEDED="$NEEDED $STAGES"
-[ "$DO_QUERY" = 0 ] || NEEDED="$NEEDED $QUERYBENCH"
+[ "$DO_QUERY" = 0 ] && [ "$DO_SEARCH" = 0 ] || NEEDED="$NEEDED $QUERYBENCH"
+[ "$DO_AB" = 0 ] || NEEDED="$AB_OLD $AB_NEW $LOADGEN"
 for exe in $NEEDED; do
 	if [ ! -x "$exe" ]; then
 		echo "run.sh: $exe not found; build first (meson compile -C $BUILD_DIR)" >&2
@@ -139,11 +197,13 @@ if awk -v l="$LOAD_BEFORE" 'BEGIN { exit !(l > 0.5) }'; then
 		"will share the CPUs and lower every number"
 fi
 
-# starts the server on a free port; sets SERVER_PID and PORT
+# starts the server (the binary BIN, default $TRACEMAP, with the options
+# after it) on a free port; sets SERVER_PID and PORT
 start_server() {
-	local mode=$1 data=$2 logf=$3
+	local mode=$1 data=$2 logf=$3 bin=${4:-$TRACEMAP}
+	shift $(($# < 4 ? $# : 4))
 	: >"$logf"
-	"$TRACEMAP" --listen 127.0.0.1:0 --data "$data" --sync "$mode" 2>"$logf" &
+	"$bin" --listen 127.0.0.1:0 --data "$data" --sync "$mode" "$@" 2>"$logf" &
 	SERVER_PID=$!
 	PORT=
 	for _ in $(seq 100); do
@@ -182,11 +242,12 @@ run_mode() {
 	rm -rf "$data"
 }
 
-# checks the stopped server's store with `tracemap check` against the
-# number of acknowledged spans; leaves check-$name.txt and verified-$name
+# checks the stopped server's store with `tracemap check` (of the binary
+# BIN, default $TRACEMAP) against the number of acknowledged spans; leaves
+# check-$name.txt and verified-$name
 verify_store() {
-	local data=$1 acked=$2 name=$3 stored
-	"$TRACEMAP" check --data "$data" >"$WORK/check-$name.txt" 2>&1 ||
+	local data=$1 acked=$2 name=$3 bin=${4:-$TRACEMAP} stored
+	"$bin" check --data "$data" >"$WORK/check-$name.txt" 2>&1 ||
 		{ log "tracemap check found problems ($name):"; cat "$WORK/check-$name.txt" >&2; FAILED=1; }
 	stored=$(val spans "$WORK/check-$name.txt")
 	if [ -z "$acked" ] || [ -z "$stored" ]; then
@@ -466,10 +527,266 @@ print_query_table() {
 	done
 }
 
+#---- search benchmark ----
+
+# the endpoints querybench times, and the p99 each must stay under (ms)
+SEARCH_ENDPOINTS="search_1h slow_1h slow_24h services"
+search_target() {
+	case $1 in
+	search_1h | slow_1h) echo 20 ;;
+	slow_24h) echo 100 ;;
+	services) echo 2 ;;
+	*) echo - ;;
+	esac
+}
+
+# resident page cache of the store's files, in MB ("?" without fincore)
+store_resident_mb() {
+	local data=$1
+	if ! command -v fincore >/dev/null; then
+		echo "?"
+		return
+	fi
+	fincore --bytes --noheadings --output RES "$data"/*.mdb 2>/dev/null |
+		awk '{ s += $1 } END { printf "%.0f", s / 1048576 }'
+}
+
+# CPU ticks (user + system) the server has used so far
+server_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0
+}
+
+# waits until the server has been idle (under 5% of a CPU) for 2 s in a
+# row, at most 600 s: work it does on opening a store (say replaying
+# stored spans into an in-memory analysis) must not overlap the queries.
+# Sets IDLE_AFTER_S and STARTUP_CPU_S.
+wait_server_idle() {
+	local hz t0 prev now quiet=0 waited=0
+	hz=$(getconf CLK_TCK)
+	t0=$(server_ticks)
+	prev=$t0
+	while [ $quiet -lt 2 ] && [ $waited -lt 600 ]; do
+		sleep 1
+		waited=$((waited + 1))
+		now=$(server_ticks)
+		if [ $((now - prev)) -lt $((hz / 20 + 1)) ]; then
+			quiet=$((quiet + 1))
+		else
+			quiet=0
+		fi
+		prev=$now
+	done
+	IDLE_AFTER_S=$waited
+	STARTUP_CPU_S=$(awk -v t=$((prev - t0)) -v hz="$hz" 'BEGIN { printf "%.1f", t / hz }')
+	[ $quiet -ge 2 ] || log "search: the server is still busy after ${waited}s; querying anyway"
+}
+
+# drops the page cache of the store's files (no root needed: fadvise
+# DONTNEED through dd), so the first queries read from the disk
+drop_store_cache() {
+	local f
+	for f in "$1"/*.mdb; do
+		dd if=/dev/null of="$f" oflag=nocache conv=notrunc,fdatasync count=0 status=none ||
+			log "search: could not drop the page cache of $f"
+	done
+}
+
+# fills a fresh store with SEARCH_SPANS spans whose trace starts spread
+# over the last SEARCH_SPREAD seconds (sync none: the sync mode changes
+# neither what is stored nor how it is read), checks it, restarts the
+# server on it and times the endpoints; leaves search-$c.txt
+run_search() {
+	local data=$WORK/data-search c acked
+	log "search: filling a store with $SEARCH_SPANS spans (traces of $SEARCH_TRACE_SPANS" \
+		"spans, starts over the last ${SEARCH_SPREAD}s) over $CONNECTIONS connections, sync none"
+	start_server none "$data" "$WORK/server-search-fill.log" || return 1
+	run_child "$LOADGEN" --url "http://127.0.0.1:$PORT" --spans "$SEARCH_SPANS" \
+		--trace-spans "$SEARCH_TRACE_SPANS" --spread "$SEARCH_SPREAD" \
+		--connections "$CONNECTIONS" --spans-per-batch "$SPANS_PER_BATCH" --seed "$SEED" \
+		--server-pid "$SERVER_PID" --quiet >"$WORK/loadgen-search-fill.txt" ||
+		{ log "loadgen reported failed requests (search fill)"; FAILED=1; }
+	stop_server || { log "server exited with status $? (search fill)"; FAILED=1; }
+	acked=$(val spans_acked "$WORK/loadgen-search-fill.txt")
+	log "search: fill: ${acked:-?} spans at" \
+		"$(val spans_per_s "$WORK/loadgen-search-fill.txt") spans/s; checking the store"
+	verify_store "$data" "$acked" search
+	"$TRACEMAP" stats --data "$data" >"$WORK/stats-search.txt" 2>&1
+	if [ "$SEARCH_CACHE" = cold ]; then
+		drop_store_cache "$data"
+	fi
+	SEARCH_RESIDENT_MB=$(store_resident_mb "$data")
+	# a trace lookup seeks once per sealed bucket and once per open commit
+	log "search: store $(awk '$1 == "used_bytes" { printf "%.0f", $2 / 1048576 }' \
+		"$WORK/stats-search.txt") MB, ${SEARCH_RESIDENT_MB} MB of it in the page cache" \
+		"($SEARCH_CACHE), $(val sealed_buckets "$WORK/stats-search.txt") sealed buckets," \
+		"$(val open_commits "$WORK/stats-search.txt") open commits; restarting the server on it"
+	start_server full "$data" "$WORK/server-search.log" || return 1
+	wait_server_idle
+	log "search: the server was idle after ${IDLE_AFTER_S}s, having used" \
+		"${STARTUP_CPU_S}s of CPU since it started listening"
+	SEARCH_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+	for c in $SEARCH_CONNECTIONS; do
+		log "search: ${SEARCH_SECONDS}s per endpoint over $c connections"
+		run_child "$QUERYBENCH" --url "http://127.0.0.1:$PORT" --connections "$c" \
+			--duration "$SEARCH_SECONDS" --seed "$SEED" --limit "$SEARCH_LIMIT" \
+			--search=1h --slow 1h --slow 24h --services >"$WORK/search-$c.txt" ||
+			{ log "querybench: failed or empty answers ($c connections)"; FAILED=1; }
+	done
+	SEARCH_LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+	stop_server || { log "server exited with status $? (search)"; FAILED=1; }
+	rm -rf "$data"
+}
+
+print_search_table() {
+	local c e f p99 target met fill spans traces
+	fill=$WORK/loadgen-search-fill.txt
+	spans=$(val spans "$WORK/check-search.txt" 2>/dev/null)
+	traces=$(val traces "$WORK/check-search.txt" 2>/dev/null)
+	echo
+	echo "tracemap search benchmark: ${spans:-?} spans in ${traces:-?} traces" \
+		"($(awk -v s="${spans:-0}" -v t="${traces:-0}" \
+			'BEGIN { if (t > 0) printf "%.1f", s / t; else print "?" }') spans/trace)" \
+		"as tracemap check counts them, starts over the last ${SEARCH_SPREAD}s, filled at" \
+		"$(val spans_per_s "$fill" 2>/dev/null) spans/s (sync none); server restarted on" \
+		"the store and idle after ${IDLE_AFTER_S:-?}s (${STARTUP_CPU_S:-?}s of startup CPU)," \
+		"page cache $SEARCH_CACHE (${SEARCH_RESIDENT_MB:-?} MB resident);" \
+		"$(val sealed_buckets "$WORK/stats-search.txt" 2>/dev/null) sealed buckets," \
+		"$(val open_commits "$WORK/stats-search.txt" 2>/dev/null) open commits;" \
+		"limit $SEARCH_LIMIT, ${SEARCH_SECONDS}s per endpoint, seed $SEED, $(nproc) CPUs," \
+		"load average ${SEARCH_LOAD_BEFORE:-?} before / ${SEARCH_LOAD_AFTER:-?} after"
+	echo "floor = GET /api/v2/autocompleteKeys (no store access), first and last phase;" \
+		"x_floor = p99 / floor p99; results = per answer (slow: matched = total per answer)"
+	printf '%-5s %-9s %8s %8s %8s %8s %8s %8s %9s %8s %8s %7s %s\n' conns endpoint count \
+		p50_ms p90_ms p99_ms max_ms x_floor nonempty results matched target met
+	for c in $SEARCH_CONNECTIONS; do
+		f=$WORK/search-$c.txt
+		for e in floor $SEARCH_ENDPOINTS; do
+			p99=$(val "${e}_p99_ms" "$f" 2>/dev/null)
+			target=$(search_target "$e")
+			met=-
+			[ "$target" = - ] || [ -z "$p99" ] ||
+				met=$(awk -v p="$p99" -v t="$target" 'BEGIN { print (p < t ? "yes" : "NO") }')
+			printf '%-5s %-9s %8s %8s %8s %8s %8s %8s %9s %8s %8s %7s %s\n' "$c" "$e" \
+				"$(val "${e}_queries" "$f" 2>/dev/null)" \
+				"$(val "${e}_p50_ms" "$f" 2>/dev/null)" \
+				"$(val "${e}_p90_ms" "$f" 2>/dev/null)" "${p99:-?}" \
+				"$(val "${e}_max_ms" "$f" 2>/dev/null)" \
+				"$(val "${e}_p99_of_floor" "$f" 2>/dev/null || true)" \
+				"$(val "${e}_nonempty" "$f" 2>/dev/null)" \
+				"$(val "${e}_results_per_response" "$f" 2>/dev/null)" \
+				"$(val "${e}_total_per_response" "$f" 2>/dev/null)" \
+				"$target" "$met"
+		done
+	done
+}
+
+#---- ingest A/B ----
+
+# one timed ingest run of binary $1 ("old" or "new") in round $2 on a fresh
+# store; leaves loadgen-ab-$which-$round.txt and verified-ab-$which-$round
+run_ab_one() {
+	local which=$1 round=$2 bin args rc name
+	name=ab-$which-$round
+	bin=$AB_OLD
+	args=$AB_OLD_ARGS
+	if [ "$which" = new ]; then
+		bin=$AB_NEW
+		args=$AB_NEW_ARGS
+	fi
+	log "ingest A/B: round $round, $which ($bin${args:+ $args}): ${DURATION}s over" \
+		"$CONNECTIONS connections, sync full"
+	# shellcheck disable=SC2086  # args is a list of options
+	start_server full "$WORK/data-$name" "$WORK/server-$name.log" "$bin" $args || return 1
+	# shellcheck disable=SC2086  # AB_LOADGEN_ARGS is a list of options
+	run_child "$LOADGEN" --url "http://127.0.0.1:$PORT" --duration "$DURATION" \
+		--connections "$CONNECTIONS" --spans-per-batch "$SPANS_PER_BATCH" --seed "$SEED" \
+		--server-pid "$SERVER_PID" --quiet $AB_LOADGEN_ARGS >"$WORK/loadgen-$name.txt"
+	rc=$?
+	[ $rc -eq 0 ] || { log "loadgen reported failed requests ($name)"; FAILED=1; }
+	stop_server || { log "server exited with status $? ($name)"; FAILED=1; }
+	verify_store "$WORK/data-$name" "$(val spans_acked "$WORK/loadgen-$name.txt")" "$name" "$bin"
+	rm -rf "$WORK/data-$name"
+}
+
+run_ab() {
+	local round which
+	AB_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+	for round in $(seq "$AB_ROUNDS"); do
+		for which in old new; do
+			run_ab_one "$which" "$round" || FAILED=1
+		done
+	done
+	AB_LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+}
+
+# the mean of KEY over the runs of one binary
+ab_mean() {
+	local which=$1 key=$2 round
+	for round in $(seq "$AB_ROUNDS"); do
+		val "$key" "$WORK/loadgen-ab-$which-$round.txt" 2>/dev/null
+	done | awk -v f="$([ "$key" = spans_per_s ] && echo '%.0f' || echo '%.2f')" \
+		'{ s += $1; n++ } END { if (n) printf f, s / n; else print "?" }'
+}
+
+# new's mean of KEY over old's
+ab_ratio() {
+	awk -v o="$(ab_mean old "$1")" -v n="$(ab_mean new "$1")" \
+		'BEGIN { if (o > 0) printf "%.3f", n / o; else print "?" }'
+}
+
+print_ab_table() {
+	local round which lg pair
+	local fmt='%-7s %-4s %10s %8s %8s %8s %11s %8s %s\n'
+	echo
+	echo "tracemap ingest A/B: old $AB_OLD${AB_OLD_ARGS:+ $AB_OLD_ARGS}," \
+		"new $AB_NEW${AB_NEW_ARGS:+ $AB_NEW_ARGS}; ${DURATION}s per run, runs" \
+		"alternate old, new ($AB_ROUNDS rounds), sync full, $CONNECTIONS connections," \
+		"$SPANS_PER_BATCH spans/request${AB_LOADGEN_ARGS:+, loadgen $AB_LOADGEN_ARGS}," \
+		"seed $SEED, $(nproc) CPUs, load average ${AB_LOAD_BEFORE:-?} before /" \
+		"${AB_LOAD_AFTER:-?} after"
+	# shellcheck disable=SC2059  # the format is the table's
+	printf "$fmt" round bin spans/s p50_ms p99_ms rss_mb rss_anon_mb new/old verified
+	for round in $(seq "$AB_ROUNDS"); do
+		for which in old new; do
+			lg=$WORK/loadgen-ab-$which-$round.txt
+			# the round's new spans/s over its old: drift between rounds cancels
+			pair=-
+			[ "$which" = old ] || pair=$(awk \
+				-v o="$(val spans_per_s "$WORK/loadgen-ab-old-$round.txt" 2>/dev/null)" \
+				-v n="$(val spans_per_s "$lg" 2>/dev/null)" \
+				'BEGIN { if (o > 0) printf "%.3f", n / o; else print "?" }')
+			# shellcheck disable=SC2059
+			printf "$fmt" "$round" "$which" "$(val spans_per_s "$lg" 2>/dev/null)" \
+				"$(val latency_p50_ms "$lg" 2>/dev/null)" \
+				"$(val latency_p99_ms "$lg" 2>/dev/null)" \
+				"$(val server_peak_rss_mb "$lg" 2>/dev/null)" \
+				"$(val server_peak_rss_anon_mb "$lg" 2>/dev/null)" "$pair" \
+				"$(cat "$WORK/verified-ab-$which-$round" 2>/dev/null || echo '?')"
+		done
+	done
+	for which in old new; do
+		# shellcheck disable=SC2059
+		printf "$fmt" mean "$which" "$(ab_mean "$which" spans_per_s)" \
+			"$(ab_mean "$which" latency_p50_ms)" "$(ab_mean "$which" latency_p99_ms)" \
+			"$(ab_mean "$which" server_peak_rss_mb)" \
+			"$(ab_mean "$which" server_peak_rss_anon_mb)" "" ""
+	done
+	# shellcheck disable=SC2059
+	printf "$fmt" new/old "" "$(ab_ratio spans_per_s)" "$(ab_ratio latency_p50_ms)" \
+		"$(ab_ratio latency_p99_ms)" "$(ab_ratio server_peak_rss_mb)" \
+		"$(ab_ratio server_peak_rss_anon_mb)" "" ""
+	echo "target: new/old spans/s >= 0.80: $(ab_ratio spans_per_s |
+		awk '{ print ($1 == "?" ? "?" : ($1 >= 0.80 ? "met" : "NOT met")) }')"
+}
+
 [ "$DO_INGEST" = 0 ] || run_ingest
 [ "$DO_FORMATS" = 0 ] || run_formats
 [ "$DO_QUERY" = 0 ] || run_query || FAILED=1
+[ "$DO_SEARCH" = 0 ] || run_search || FAILED=1
+[ "$DO_AB" = 0 ] || run_ab
 [ "$DO_INGEST" = 0 ] || print_ingest_table
 [ "$DO_FORMATS" = 0 ] || print_format_table
 [ "$DO_QUERY" = 0 ] || print_query_table
+[ "$DO_SEARCH" = 0 ] || print_search_table
+[ "$DO_AB" = 0 ] || print_ab_table
 exit $FAILED
