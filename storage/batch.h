@@ -58,6 +58,8 @@ struct tm_batch_span {
 };
 
 /* a value of one of the keys set by tm_batch_set_value_keys() */
+#define VALUE_SEEN_SLOTS 256
+
 struct tm_batch_value {
 	uint32_t key;               /* index into those keys */
 	uint32_t resource;          /* whose service saw it */
@@ -77,6 +79,7 @@ struct tm_batch {
 	size_t n_spans, cap_spans;
 	struct tm_batch_value *values;
 	size_t n_values, cap_values;
+	uint64_t *value_seen;       /* hashes of the values already in `values` */
 	size_t bytes;               /* encoded size, for queue accounting */
 	struct tm_buf scratch;      /* reused encode buffer; see tm_batch_done() */
 };
@@ -120,7 +123,8 @@ enum tm_node_kind tm_span_node(const struct tm_span *span, struct tm_str *name);
  * http.status_code, as an integer or a string), or 0 */
 unsigned tm_span_http_status(const struct tm_span *span);
 
-/* 64-bit content hash used for resource and scope ids (FNV-1a, then mixed). */
+/* 64-bit content hash used for resource and scope ids and name caches. */
 uint64_t tm_hash64(const void *data, size_t len);
+uint64_t tm_hash64_seeded(uint64_t seed, const void *data, size_t len);
 
 #endif

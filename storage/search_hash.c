@@ -1,5 +1,6 @@
 /* search_hash.c - typed attribute hashes and the Bloom filters of the search index. */
 #include "search_hash.h"
+#include "batch.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,28 +17,10 @@ enum hash_tag {
 	TAG_EVENT = 'e',
 };
 
-/* FNV-1a over several pieces, then the splitmix64 finalizer */
-struct hasher {
-	uint64_t h;
-};
-
-static void hash_begin(struct hasher *s)
+/* a typed value hashes from its key's hash: one pass over the key serves
+ * the key=value hash and the key-alone hash */
+static uint64_t mix(uint64_t h)
 {
-	s->h = 0xcbf29ce484222325ull;
-}
-
-static void hash_bytes(struct hasher *s, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++) {
-		s->h ^= p[i];
-		s->h *= 0x100000001b3ull;
-	}
-}
-
-static uint64_t hash_end(struct hasher *s)
-{
-	uint64_t h = s->h;
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 27;
@@ -46,26 +29,25 @@ static uint64_t hash_end(struct hasher *s)
 	return h;
 }
 
-static uint64_t hash_tagged(struct tm_str key, unsigned char tag, const void *val, size_t len)
+static uint64_t key_hash(struct tm_str key)
 {
-	struct hasher s;
-	hash_begin(&s);
-	hash_bytes(&s, key.ptr, key.len);
-	unsigned char sep[2] = { 0xff, tag };
-	hash_bytes(&s, sep, 2);
-	hash_bytes(&s, val, len);
-	return hash_end(&s);
+	return tm_hash64_seeded(0x6b65792d68617368ull, key.ptr, key.len);
 }
 
-static uint64_t hash_int(struct tm_str key, int64_t v)
+static uint64_t tagged(uint64_t hk, unsigned char tag, const void *val, size_t len)
+{
+	return tm_hash64_seeded(hk ^ ((uint64_t)tag << 56), val, len);
+}
+
+static uint64_t hash_int_k(uint64_t hk, int64_t v)
 {
 	unsigned char b[8];
 	for (int i = 0; i < 8; i++)
 		b[i] = (unsigned char)((uint64_t)v >> (8 * i));
-	return hash_tagged(key, TAG_INT, b, 8);
+	return tagged(hk, TAG_INT, b, 8);
 }
 
-static uint64_t hash_double(struct tm_str key, double d)
+static uint64_t hash_double_k(uint64_t hk, double d)
 {
 	if (d == 0)
 		d = 0;   /* -0 and 0 compare equal, so they hash equal */
@@ -74,44 +56,53 @@ static uint64_t hash_double(struct tm_str key, double d)
 	unsigned char b[8];
 	for (int i = 0; i < 8; i++)
 		b[i] = (unsigned char)(bits >> (8 * i));
-	return hash_tagged(key, TAG_DOUBLE, b, 8);
+	return tagged(hk, TAG_DOUBLE, b, 8);
 }
 
-static uint64_t hash_bool(struct tm_str key, int v)
+static uint64_t hash_bool_k(uint64_t hk, int v)
 {
-	unsigned char b = v ? 1 : 0;
-	return hash_tagged(key, TAG_BOOL, &b, 1);
+	return mix(hk ^ ((uint64_t)TAG_BOOL << 56) ^ (v ? 1u : 2u));
 }
 
-static uint64_t hash_any(struct tm_str key)
+static uint64_t hash_any_k(uint64_t hk)
 {
-	return hash_tagged(key, TAG_ANY, NULL, 0);
+	return mix(hk ^ ((uint64_t)TAG_ANY << 56));
+}
+
+static uint64_t hash_key_k(uint64_t hk)
+{
+	return mix(hk ^ ((uint64_t)TAG_KEY << 56));
+}
+
+static uint64_t hash_kv_k(uint64_t hk, const struct tm_value *v)
+{
+	switch (v->type) {
+	case TM_VAL_STRING:
+		return tagged(hk, TAG_STRING, v->u.str.ptr, v->u.str.len);
+	case TM_VAL_INT:
+		return hash_int_k(hk, v->u.integer);
+	case TM_VAL_BOOL:
+		return hash_bool_k(hk, v->u.boolean);
+	case TM_VAL_DOUBLE:
+		return hash_double_k(hk, v->u.dbl);
+	default:
+		return hash_any_k(hk);
+	}
 }
 
 uint64_t tm_search_hash_kv(struct tm_str key, const struct tm_value *v)
 {
-	switch (v->type) {
-	case TM_VAL_STRING:
-		return hash_tagged(key, TAG_STRING, v->u.str.ptr, v->u.str.len);
-	case TM_VAL_INT:
-		return hash_int(key, v->u.integer);
-	case TM_VAL_BOOL:
-		return hash_bool(key, v->u.boolean);
-	case TM_VAL_DOUBLE:
-		return hash_double(key, v->u.dbl);
-	default:
-		return hash_any(key);
-	}
+	return hash_kv_k(key_hash(key), v);
 }
 
 uint64_t tm_search_hash_key(struct tm_str key)
 {
-	return hash_tagged(key, TAG_KEY, NULL, 0);
+	return hash_key_k(key_hash(key));
 }
 
 uint64_t tm_search_hash_event(struct tm_str name)
 {
-	return hash_tagged((struct tm_str){ "", 0 }, TAG_EVENT, name.ptr, name.len);
+	return tm_hash64_seeded(0x6576656e742d6e6dull, name.ptr, name.len);
 }
 
 void tm_bloom_add(struct tm_bloom *b, uint64_t h)
@@ -141,8 +132,9 @@ void tm_bloom_or(struct tm_bloom *dst, const struct tm_bloom *src)
 void tm_bloom_add_attrs(struct tm_bloom *b, const struct tm_attrs *attrs)
 {
 	for (size_t i = 0; i < attrs->n; i++) {
-		tm_bloom_add(b, tm_search_hash_kv(attrs->items[i].key, &attrs->items[i].value));
-		tm_bloom_add(b, tm_search_hash_key(attrs->items[i].key));
+		uint64_t hk = key_hash(attrs->items[i].key);
+		tm_bloom_add(b, hash_kv_k(hk, &attrs->items[i].value));
+		tm_bloom_add(b, hash_key_k(hk));
 	}
 }
 
@@ -200,16 +192,17 @@ size_t tm_search_text_hashes(struct tm_str key, struct tm_str text,
 			     uint64_t out[TM_SEARCH_TEXT_HASHES])
 {
 	size_t n = 0;
-	out[n++] = hash_tagged(key, TAG_STRING, text.ptr, text.len);
-	out[n++] = hash_any(key);
+	uint64_t hk = key_hash(key);
+	out[n++] = tagged(hk, TAG_STRING, text.ptr, text.len);
+	out[n++] = hash_any_k(hk);
 	int64_t i;
 	double d;
 	if (!tm_text_to_int(text, &i))
-		out[n++] = hash_int(key, i);
+		out[n++] = hash_int_k(hk, i);
 	if (!tm_text_to_double(text, &d))
-		out[n++] = hash_double(key, d);
+		out[n++] = hash_double_k(hk, d);
 	if (tm_str_eq(text, tm_str_from("true")) || tm_str_eq(text, tm_str_from("false")))
-		out[n++] = hash_bool(key, text.len == 4);
+		out[n++] = hash_bool_k(hk, text.len == 4);
 	return n;
 }
 

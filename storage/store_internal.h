@@ -7,7 +7,7 @@
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define CHUNK_VERSION 1
 #define CHUNK_KEY_LEN (8 + TM_TRACE_ID_LEN)
 
