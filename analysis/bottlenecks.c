@@ -24,6 +24,45 @@ struct profile {
 	int slow;
 };
 
+static int skip_ids(const unsigned char **p, const unsigned char *end, size_t pairs)
+{
+	uint64_t n, v;
+	if (varint_get(p, end, &n) < 0)
+		return -EBADMSG;
+	for (uint64_t i = 0; i < n * pairs; i++)
+		if (varint_get(p, end, &v) < 0)
+			return -EBADMSG;
+	return 0;
+}
+
+int profile_decode(const void *val, size_t len, struct profile_row *out)
+{
+	const unsigned char *p = val, *end = p + len;
+	uint64_t svc, op;
+	memset(out, 0, sizeof(*out));
+	if (fixed64_get(&p, end, &out->start) < 0 || varint_get(&p, end, &out->duration) < 0 ||
+	    varint_get(&p, end, &out->spans) < 0 || varint_get(&p, end, &out->errors) < 0 ||
+	    p == end)
+		return -EBADMSG;
+	out->flags = *p++;
+	if (varint_get(&p, end, &svc) < 0 || varint_get(&p, end, &op) < 0 ||
+	    svc > UINT32_MAX || op > UINT32_MAX)
+		return -EBADMSG;
+	out->root_svc = (uint32_t)svc;
+	out->root_op = (uint32_t)op;
+	out->svcs = p;
+	if (skip_ids(&p, end, 1) < 0)
+		return -EBADMSG;
+	out->ops = p;
+	if (skip_ids(&p, end, 1) < 0)
+		return -EBADMSG;
+	out->path = p;
+	if (skip_ids(&p, end, 2) < 0)
+		return -EBADMSG;
+	out->end = end;
+	return 0;
+}
+
 struct row_acc {
 	uint32_t op;
 	double slow_ns, typical_ns;
@@ -57,13 +96,15 @@ static int read_profiles(struct tm_store_reader *rd, uint64_t start, uint64_t en
 			break;
 		}
 		/* keys rise with the pairing order: a later row replaces */
-		const unsigned char *q = v, *qend = q + vlen;
+		struct profile_row row;
 		p->val = v;
 		p->len = vlen;
-		if (fixed64_get(&q, qend, &p->start) < 0 || varint_get(&q, qend, &p->duration) < 0) {
+		if (profile_decode(v, vlen, &row) < 0) {
 			rc = -EBADMSG;
 			break;
 		}
+		p->start = row.start;
+		p->duration = row.duration;
 	}
 	tm_aux_iter_close(it);
 	return rc;
@@ -133,12 +174,12 @@ static void add_example(struct row_acc *r, const uint8_t *id, uint64_t ns)
 static int add_path(const struct profile *p, const uint8_t *id, struct row_acc **rows,
 		    size_t *n, size_t *cap, double *slow_total)
 {
-	const unsigned char *q = p->val, *end = q + p->len;
-	uint64_t skip, n_cp, op, ns;
-	int held;
-	if (fixed64_get(&q, end, &skip) < 0 || varint_get(&q, end, &skip) < 0 ||
-	    ids_hold(&q, end, NULL, &held) < 0 || ids_hold(&q, end, NULL, &held) < 0 ||
-	    varint_get(&q, end, &n_cp) < 0)
+	struct profile_row row;
+	uint64_t n_cp, op, ns;
+	if (profile_decode(p->val, p->len, &row) < 0)
+		return -EBADMSG;
+	const unsigned char *q = row.path, *end = row.end;
+	if (varint_get(&q, end, &n_cp) < 0)
 		return -EBADMSG;
 	for (uint64_t i = 0; i < n_cp; i++) {
 		if (varint_get(&q, end, &op) < 0 || varint_get(&q, end, &ns) < 0)
@@ -161,11 +202,12 @@ static int add_path(const struct profile *p, const uint8_t *id, struct row_acc *
 static int selected(const struct profile *p, const struct id_set *svc, const struct id_set *ops,
 		    int *yes)
 {
-	const unsigned char *q = p->val, *end = q + p->len;
-	uint64_t skip;
+	struct profile_row row;
 	int has_svc, has_op;
-	if (fixed64_get(&q, end, &skip) < 0 || varint_get(&q, end, &skip) < 0 ||
-	    ids_hold(&q, end, svc, &has_svc) < 0 || ids_hold(&q, end, ops, &has_op) < 0)
+	if (profile_decode(p->val, p->len, &row) < 0)
+		return -EBADMSG;
+	const unsigned char *q = row.svcs;
+	if (ids_hold(&q, row.end, svc, &has_svc) < 0 || ids_hold(&q, row.end, ops, &has_op) < 0)
 		return -EBADMSG;
 	*yes = has_svc && (!ops->n || has_op);
 	return 0;

@@ -89,4 +89,12 @@ struct tm_slow_result {
 int tm_slow_traces(struct tm_store_reader *rd, const struct tm_slow_query *q,
 		   struct tm_arena *arena, struct tm_slow_result *out);
 
+/* the same answer from the live service map's per-trace profiles and the
+ * traces its pairer still holds: one row per trace instead of one per
+ * piece (docs/storage.md).  With live NULL it is tm_slow_traces(). */
+struct tm_smap;
+int tm_slow_traces_live(struct tm_store_reader *rd, struct tm_smap *live,
+			const struct tm_slow_query *q, struct tm_arena *arena,
+			struct tm_slow_result *out);
+
 #endif

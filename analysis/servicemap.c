@@ -55,7 +55,9 @@ struct tm_smap {
 	size_t qn, qcap;
 	int overflow;
 	uint64_t overflow_from, overflow_to;
-	/* analysis thread */
+	/* analysis thread; `state` is held while it changes `pending`, so that
+	 * queries (tm_smap_pending) see it whole */
+	pthread_mutex_t state;
 	struct trace_map pending;
 	size_t pending_spans;
 	uint64_t last_seq;        /* newest commit taken in */
@@ -187,6 +189,7 @@ int tm_smap_new(struct tm_store *st, const struct tm_smap_options *opt, struct t
 	if (!m->opt.flush_ns)
 		m->opt.flush_ns = DEFAULT_FLUSH_NS;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->state, NULL);
 	trace_map_init(&m->pending, sizeof(struct ptrace));
 	tm_buf_init(&m->profiles);
 	tm_buf_init(&m->scratch_buf);
@@ -211,6 +214,7 @@ void tm_smap_free(struct tm_smap *m)
 	free(m->queue);
 	free(m->scratch_hist);
 	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->state);
 	free(m);
 }
 
@@ -289,8 +293,10 @@ static void take_commit(void *ctx, uint64_t seq, const struct tm_span_rec *recs,
 {
 	struct take_ctx *c = ctx;
 	(void)seq;
+	pthread_mutex_lock(&c->m->state);
 	for (size_t i = 0; i < n && !c->rc; i++)
 		c->rc = take_record(c->m, &recs[i], c->now);
+	pthread_mutex_unlock(&c->m->state);
 }
 
 static int replay(struct tm_smap *m, uint64_t from, uint64_t to, uint64_t now, uint64_t *last)
@@ -338,8 +344,10 @@ static int take_queue(struct tm_smap *m, uint64_t now)
 	m->qn = m->qcap = 0;
 	pthread_mutex_unlock(&m->lock);
 	int rc = 0;
+	pthread_mutex_lock(&m->state);
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = take_record(m, &q[i], now);
+	pthread_mutex_unlock(&m->state);
 	free(q);
 	if (rc || !overflow)
 		return rc;
@@ -619,7 +627,31 @@ static void put_distinct(struct tm_buf *b, uint32_t *ids, size_t n)
 		varint_put(b, ids[i]);
 }
 
-static int profile_trace(struct tm_smap *m, const struct tview *v, struct tm_arena *a)
+/* span and error counts, the span that names the trace (a root before a
+ * non-root, then the earliest), and whether an earlier row of this trace
+ * may exist (the row was made from the stored trace) */
+static void put_summary(struct tm_buf *b, const struct tview *v, int stored)
+{
+	uint64_t errors = 0;
+	size_t best = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct tm_span_rec *r = &v->r[i], *x = &v->r[best];
+		int root = !(r->flags & TM_REC_HAS_PARENT), best_root = !(x->flags & TM_REC_HAS_PARENT);
+		errors += r->flags & TM_REC_ERROR ? 1 : 0;
+		if (root != best_root ? root : r->start_ns < x->start_ns)
+			best = i;
+	}
+	unsigned char flags = (unsigned char)((stored ? PROFILE_SUPERSEDES : 0) |
+					      (v->r[best].flags & TM_REC_HAS_PARENT ? 0 : PROFILE_ROOT));
+	varint_put(b, v->n);
+	varint_put(b, errors);
+	tm_buf_add(b, &flags, 1);
+	varint_put(b, v->r[best].svc);
+	varint_put(b, v->r[best].op);
+}
+
+static int profile_trace(struct tm_smap *m, const struct tview *v, int stored,
+			 struct tm_arena *a)
 {
 	struct tm_trace t;
 	memset(&t, 0, sizeof(t));
@@ -679,6 +711,7 @@ static int profile_trace(struct tm_smap *m, const struct tview *v, struct tm_are
 	memcpy(key + 12, t.trace_id, TM_TRACE_ID_LEN);
 	fixed64_put(b, start);
 	varint_put(b, end > start ? end - start : 0);
+	put_summary(b, v, stored);
 	for (size_t i = 0; i < v->n; i++)
 		ids[i] = v->r[i].svc;
 	put_distinct(b, ids, v->n);
@@ -744,7 +777,7 @@ static int pair_trace(struct tm_smap *m, struct tm_store_reader **rd, struct ptr
 	}
 	int rc = observe_trace(m, &v);
 	if (!rc && all && v.n)
-		rc = profile_trace(m, &v, a);
+		rc = profile_trace(m, &v, v.r != t->recs, a);
 	return rc ? rc : all;
 }
 
@@ -782,6 +815,7 @@ static int pair_due(struct tm_smap *m, uint64_t now)
 	int pressed = m->pending_spans > m->opt.max_pending_spans;
 	uint64_t through = m->last_seq;
 	size_t n_due = 0;
+	pthread_mutex_lock(&m->state);
 	for (size_t i = 0; i < m->pending.cap; i++) {
 		const uint8_t *id;
 		struct ptrace *t = trace_map_at(&m->pending, i, &id);
@@ -795,12 +829,15 @@ static int pair_due(struct tm_smap *m, uint64_t now)
 	if (pressed)
 		m->stats.early_pairings += n_due;   /* an upper bound: some were due anyway */
 	if (!n_due) {
+		pthread_mutex_unlock(&m->state);
 		m->through_ready = through;
 		return 0;
 	}
 	uint8_t(*due)[TM_TRACE_ID_LEN] = malloc(n_due * TM_TRACE_ID_LEN);
-	if (!due)
+	if (!due) {
+		pthread_mutex_unlock(&m->state);
 		return -ENOMEM;
+	}
 	size_t k = 0;
 	for (size_t i = 0; i < m->pending.cap; i++) {
 		const uint8_t *id;
@@ -808,15 +845,18 @@ static int pair_due(struct tm_smap *m, uint64_t now)
 		if (t && t->due)
 			memcpy(due[k++], id, TM_TRACE_ID_LEN);
 	}
+	pthread_mutex_unlock(&m->state);
 	struct tm_arena a;
 	tm_arena_init(&a, 0);
 	struct tm_store_reader *rd = NULL;
 	int rc = 0;
 	for (size_t i = 0; i < k && rc >= 0; i++) {
-		int created;
-		struct ptrace *t = trace_map_get(&m->pending, due[i], &created);
-		if (!t)
-			break;
+		pthread_mutex_lock(&m->state);
+		struct ptrace *t = trace_map_find(&m->pending, due[i]);
+		if (!t) {
+			pthread_mutex_unlock(&m->state);
+			continue;
+		}
 		rc = pair_trace(m, &rd, t, through, &a);
 		tm_arena_clear(&a);
 		if (rc == 1) {
@@ -827,6 +867,7 @@ static int pair_due(struct tm_smap *m, uint64_t now)
 		} else if (rc == 0) {
 			keep_rest(m, t, through);
 		}
+		pthread_mutex_unlock(&m->state);
 	}
 	tm_store_reader_end(rd);
 	free(due);
@@ -961,4 +1002,20 @@ void tm_smap_get_stats(struct tm_smap *m, struct tm_smap_stats *out)
 	out->pending_traces = m->pending.n;
 	out->pending_spans = m->pending_spans;
 	out->analyzed_through = m->through;
+}
+
+int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, void *ctx)
+{
+	int rc = 0;
+	pthread_mutex_lock(&m->state);
+	for (size_t i = 0; i < m->pending.cap && !rc; i++) {
+		const uint8_t *id;
+		const struct ptrace *t = trace_map_at(&m->pending, i, &id);
+		if (!t || !t->n)
+			continue;
+		struct tm_pending_trace p = { id, t->recs, t->n, t->partial };
+		rc = fn(ctx, &p);
+	}
+	pthread_mutex_unlock(&m->state);
+	return rc;
 }

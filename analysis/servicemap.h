@@ -51,6 +51,20 @@ int tm_smap_recover(struct tm_smap *m);
  * that are due, and writes the rollups when a flush is due (or `flush`). */
 int tm_smap_step(struct tm_smap *m, uint64_t now_ns, int flush);
 
+/* a trace the pairer still holds (its spans are stored, not yet paired) */
+struct tm_pending_trace {
+	const uint8_t *trace_id;
+	const struct tm_span_rec *recs;   /* its records held */
+	size_t n;
+	int partial;      /* some of its records were paired before (not in recs) */
+};
+
+/* calls fn for every trace the pairer holds, while the pairer waits; fn
+ * must be quick and must not call into the pairer.  A non-zero return of
+ * fn stops the walk and is returned. */
+typedef int (*tm_smap_pending_fn)(void *ctx, const struct tm_pending_trace *t);
+int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, void *ctx);
+
 struct tm_smap_stats {
 	uint64_t pending_traces, pending_spans;
 	uint64_t paired_traces, calls, unpaired_spans;

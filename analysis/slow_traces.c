@@ -6,7 +6,10 @@
  * window's rows, a hash map of its traces, and a bounded heap for the top. */
 #include "search.h"
 #include "search_internal.h"
+#include "servicemap.h"
+#include "smap_internal.h"
 #include "trace_map.h"
+#include "varint.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -273,5 +276,318 @@ int tm_slow_traces(struct tm_store_reader *rd, const struct tm_slow_query *q,
 	if (!rc)
 		out->n = top.n;
 	trace_map_free(&map);
+	return rc;
+}
+
+/*---- from the pairer's profiles: one row per trace ----
+ *
+ * Once the service map has paired a trace it holds one profile row per
+ * trace, keyed by the minute of its start: a window's slow traces are then
+ * a pass over those rows, with no folding of pieces.  The traces the pairer
+ * still holds (quiet for less than --pair-wait) come from its memory. */
+
+struct live_trace {
+	uint8_t trace_id[TM_TRACE_ID_LEN];
+	struct trace_sum t;
+	uint64_t emitted;     /* of its profile row; 0 from the pairer's memory */
+	uint8_t superseding, dropped;
+};
+
+struct live {
+	struct tm_store_reader *rd;
+	const struct tm_slow_query *q;
+	const struct id_set *svc, *ops;
+	struct live_trace *items;
+	size_t n, cap;
+	struct trace_map pending;   /* trace ID -> index + 1 into items */
+	int rc;
+};
+
+static struct live_trace *live_add(struct live *l)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4096;
+		struct live_trace *p = realloc(l->items, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		l->items = p;
+		l->cap = cap;
+	}
+	struct live_trace *x = &l->items[l->n++];
+	memset(x, 0, sizeof(*x));
+	return x;
+}
+
+static int ids_fold(const unsigned char **p, const unsigned char *end, struct trace_sum *t,
+		    const struct id_set *want, int services)
+{
+	uint64_t n, id;
+	if (varint_get(p, end, &n) < 0)
+		return -EBADMSG;
+	for (uint64_t i = 0; i < n; i++) {
+		if (varint_get(p, end, &id) < 0)
+			return -EBADMSG;
+		if (services)
+			add_service(t, (uint32_t)id);
+		if (want && id_set_has(want, (uint32_t)id)) {
+			if (services)
+				t->has_svc = 1;
+			else
+				t->has_op = 1;
+		}
+	}
+	return 0;
+}
+
+static int profile_to_sum(struct live *l, const struct profile_row *r, struct trace_sum *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->start = r->start;
+	t->end = r->start + r->duration;
+	t->spans = r->spans;
+	t->errors = r->errors;
+	t->has_root = 1;
+	t->root_is_root = (r->flags & PROFILE_ROOT) != 0;
+	t->root_svc = r->root_svc;
+	t->root_op = r->root_op;
+	const unsigned char *p = r->svcs;
+	if (ids_fold(&p, r->end, t, l->svc, 1) < 0 || ids_fold(&p, r->end, t, l->ops, 0) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static void rec_fold(struct trace_sum *t, const struct tm_span_rec *r, const struct live *l,
+		     int first)
+{
+	uint64_t end = r->end_ns > r->start_ns ? r->end_ns : r->start_ns;
+	int root = !(r->flags & TM_REC_HAS_PARENT);
+	if (first) {
+		t->start = r->start_ns;
+		t->end = end;
+	}
+	t->start = r->start_ns < t->start ? r->start_ns : t->start;
+	t->end = end > t->end ? end : t->end;
+	t->spans++;
+	t->errors += r->flags & TM_REC_ERROR ? 1 : 0;
+	if (!t->has_root || (root != t->root_is_root ? root : r->start_ns < t->root_start)) {
+		t->has_root = 1;
+		t->root_is_root = (uint8_t)root;
+		t->root_start = r->start_ns;
+		t->root_svc = r->svc;
+		t->root_op = r->op;
+	}
+	add_service(t, r->svc);
+	if (l->svc->n && id_set_has(l->svc, r->svc))
+		t->has_svc = 1;
+	if (l->ops->n && id_set_has(l->ops, r->op))
+		t->has_op = 1;
+}
+
+/* a trace the pairer holds: summed from its records, or, when part of it
+ * was paired before, from the stored trace */
+static int take_pending(void *ctx, const struct tm_pending_trace *p)
+{
+	struct live *l = ctx;
+	int created;
+	size_t *at = trace_map_get(&l->pending, p->trace_id, &created);
+	struct live_trace *x = at ? live_add(l) : NULL;
+	if (!x)
+		return -ENOMEM;
+	*at = l->n;
+	memcpy(x->trace_id, p->trace_id, TM_TRACE_ID_LEN);
+	x->superseding = (uint8_t)p->partial;
+	for (size_t i = 0; i < p->n; i++)
+		rec_fold(&x->t, &p->recs[i], l, i == 0);
+	return 0;
+}
+
+static int read_profiles_window(struct live *l)
+{
+	uint32_t m0 = search_minute(l->q->start_ns), m1 = search_minute(l->q->end_ns);
+	unsigned char lo[4], hi[5];
+	uint64_t next = (uint64_t)m1 + 1;
+	for (int i = 0; i < 4; i++) {
+		lo[i] = (unsigned char)(m0 >> (24 - 8 * i));
+		hi[i] = (unsigned char)(next >> (24 - 8 * i));
+	}
+	hi[4] = 0;
+	struct tm_aux_iter *it;
+	int rc = tm_aux_iter_open(l->rd, TM_AUX_PROFILES, lo, 4, hi, next > UINT32_MAX ? 5 : 4, &it);
+	if (rc)
+		return rc;
+	const void *k, *v;
+	size_t klen, vlen;
+	while ((rc = tm_aux_iter_next(it, &k, &klen, &v, &vlen)) == 1) {
+		struct profile_row row;
+		if (klen != PROFILE_KEY_LEN || profile_decode(v, vlen, &row) < 0) {
+			rc = -EBADMSG;
+			break;
+		}
+		struct live_trace *x = live_add(l);
+		if (!x) {
+			rc = -ENOMEM;
+			break;
+		}
+		const unsigned char *key = k;
+		memcpy(x->trace_id, key + 12, TM_TRACE_ID_LEN);
+		for (int i = 0; i < 8; i++)
+			x->emitted = x->emitted << 8 | key[4 + i];
+		x->superseding = (row.flags & PROFILE_SUPERSEDES) != 0;
+		rc = profile_to_sum(l, &row, &x->t);
+		if (rc)
+			break;
+	}
+	tm_aux_iter_close(it);
+	return rc;
+}
+
+/* a trace paired again has several rows: the newest is whole.  Rows made
+ * from the stored trace are rare, so only their traces are looked up. */
+static int drop_superseded(struct live *l)
+{
+	struct trace_map newest;
+	trace_map_init(&newest, sizeof(size_t));
+	int rc = 0;
+	for (size_t i = 0; i < l->n && !rc; i++) {
+		struct live_trace *x = &l->items[i];
+		if (!x->superseding || !x->emitted)
+			continue;
+		int created;
+		size_t *best = trace_map_get(&newest, x->trace_id, &created);
+		if (!best)
+			rc = -ENOMEM;
+		else if (created || l->items[*best - 1].emitted < x->emitted)
+			*best = i + 1;
+	}
+	for (size_t i = 0; i < l->n && !rc && newest.n; i++) {
+		struct live_trace *x = &l->items[i];
+		size_t *best = x->emitted ? trace_map_find(&newest, x->trace_id) : NULL;
+		if (best && *best != i + 1)
+			x->dropped = 1;
+	}
+	trace_map_free(&newest);
+	return rc;
+}
+
+/* a profile row and the same trace's records the pairer holds (spans that
+ * came after it was paired) add up; a partly paired trace is read whole */
+static int merge_pending(struct live *l, size_t n_profiles)
+{
+	for (size_t i = 0; i < n_profiles && l->pending.n; i++) {
+		struct live_trace *x = &l->items[i];
+		size_t *at = x->dropped ? NULL : trace_map_find(&l->pending, x->trace_id);
+		if (!at)
+			continue;
+		struct live_trace *p = &l->items[*at - 1];
+		if (p->dropped)
+			continue;
+		p->t.start = x->t.start < p->t.start ? x->t.start : p->t.start;
+		p->t.end = x->t.end > p->t.end ? x->t.end : p->t.end;
+		p->t.spans += x->t.spans;
+		p->t.errors += x->t.errors;
+		p->t.has_svc |= x->t.has_svc;
+		p->t.has_op |= x->t.has_op;
+		for (size_t k = 0; k < x->t.n_svcs; k++)
+			add_service(&p->t, x->t.svcs[k]);
+		p->t.svc_overflow |= x->t.svc_overflow;
+		if (x->t.root_is_root && !p->t.root_is_root) {
+			p->t.root_is_root = 1;
+			p->t.root_svc = x->t.root_svc;
+			p->t.root_op = x->t.root_op;
+		}
+		p->superseding = 0;   /* whole now */
+		x->dropped = 1;
+	}
+	return 0;
+}
+
+/* the rest of a partly paired trace is only in the store */
+static int read_partial(struct live *l, struct live_trace *x, struct tm_arena *arena)
+{
+	struct tm_trace t;
+	int rc = tm_store_reader_trace(l->rd, x->trace_id, arena, &t);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	memset(&x->t, 0, sizeof(x->t));
+	x->t.start = t.summary.start_ns;
+	x->t.end = t.summary.end_ns;
+	x->t.spans = t.n_spans;
+	x->t.errors = t.summary.error_count;
+	for (size_t i = 0; i < t.n_spans; i++) {
+		struct tm_str svc = search_span_service(&t.spans[i]);
+		uint32_t id = 0, op = 0;
+		tm_store_service_id(l->rd, svc, &id);
+		tm_store_operation_id(l->rd, id, t.spans[i].kind, t.spans[i].name, &op);
+		add_service(&x->t, id);
+		if (l->svc->n && id_set_has(l->svc, id))
+			x->t.has_svc = 1;
+		if (l->ops->n && id_set_has(l->ops, op))
+			x->t.has_op = 1;
+		if (!t.spans[i].has_parent && !x->t.root_is_root) {
+			x->t.root_is_root = 1;
+			x->t.root_svc = id;
+			x->t.root_op = op;
+		} else if (!x->t.has_root) {
+			x->t.root_svc = id;
+			x->t.root_op = op;
+		}
+		x->t.has_root = 1;
+	}
+	return 0;
+}
+
+int tm_slow_traces_live(struct tm_store_reader *rd, struct tm_smap *live,
+			const struct tm_slow_query *q, struct tm_arena *arena,
+			struct tm_slow_result *out)
+{
+	if (!live)
+		return tm_slow_traces(rd, q, arena, out);
+	memset(out, 0, sizeof(*out));
+	struct id_set svc = { 0 }, ops = { 0 };
+	int rc = search_resolve(rd, q->service, q->operation, arena, &svc, &ops);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	struct live l = { .rd = rd, .q = q, .svc = &svc, .ops = &ops };
+	trace_map_init(&l.pending, sizeof(size_t));
+	rc = read_profiles_window(&l);
+	size_t n_profiles = l.n;
+	if (!rc)
+		rc = tm_smap_pending(live, take_pending, &l);
+	if (!rc)
+		rc = drop_superseded(&l);
+	if (!rc)
+		rc = merge_pending(&l, n_profiles);
+	for (size_t i = n_profiles; i < l.n && !rc; i++)
+		if (l.items[i].superseding)
+			rc = read_partial(&l, &l.items[i], arena);
+	struct top top = { .limit = q->limit };
+	top.items = tm_arena_alloc(arena, (q->limit + 1) * sizeof(*top.items));
+	if (!rc && !top.items)
+		rc = -ENOMEM;
+	for (size_t i = 0; i < l.n && !rc; i++) {
+		const struct live_trace *x = &l.items[i];
+		const struct trace_sum *t = &x->t;
+		if (x->dropped || t->start < q->start_ns || t->start > q->end_ns)
+			continue;
+		if ((q->service.len && !t->has_svc) || (q->operation.len && !t->has_op))
+			continue;
+		out->total++;
+		top_offer(&top, (struct ranked){ x->trace_id, t });
+	}
+	if (!rc) {
+		if (top.n > 1)
+			qsort(top.items, top.n, sizeof(*top.items), ranked_cmp);
+		out->items = tm_arena_alloc(arena, (top.n + 1) * sizeof(*out->items));
+		if (!out->items)
+			rc = -ENOMEM;
+	}
+	for (size_t i = 0; i < top.n && !rc; i++)
+		rc = fill_info(rd, &top.items[i], arena, &out->items[i]);
+	if (!rc)
+		out->n = top.n;
+	free(l.items);
+	trace_map_free(&l.pending);
 	return rc;
 }

@@ -41,9 +41,28 @@ struct smap_value {
 
 int smap_value_decode(const void *p, size_t len, struct smap_value *out);
 
-/* profile keys: minute[4] emitted[8] trace_id[16]; value: start (fixed64),
- * duration, the service ids and operation ids of the trace, and per
- * operation its time on the critical path (varints) */
+/* profile keys: minute[4] emitted[8] trace_id[16] (minute of the trace's
+ * start); value: start (fixed64), duration, span count, error count, flags
+ * (1 byte), root service id, root operation id, the service ids and
+ * operation ids of the trace, and per operation its time on the critical
+ * path (varints).  One row per trace, written when it is paired; a trace
+ * paired again (late spans) gets a newer row that supersedes the older. */
 #define PROFILE_KEY_LEN 28
+
+enum {
+	PROFILE_SUPERSEDES = 1,   /* made from the stored trace: an older row may exist */
+	PROFILE_ROOT = 2,         /* the naming span has no parent */
+};
+
+struct profile_row {
+	uint64_t start, duration, spans, errors;
+	uint32_t root_svc, root_op;
+	uint8_t flags;
+	const unsigned char *svcs, *ops, *path;   /* count-prefixed varint lists */
+	const unsigned char *end;
+};
+
+/* parses a profile value; 0 or -EBADMSG */
+int profile_decode(const void *val, size_t len, struct profile_row *out);
 
 #endif

@@ -106,3 +106,8 @@ void tm_analyzer_stop(struct tm_analyzer *a)
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
+
+struct tm_smap *tm_analyzer_smap(struct tm_analyzer *a)
+{
+	return a ? a->smap : NULL;
+}

@@ -17,6 +17,9 @@ struct tm_analyzer;
 int tm_analyzer_start(struct tm_store *st, const struct tm_smap_options *opt,
 		      struct tm_analyzer **out);
 
+/* the pairer, for queries of what it holds (tm_smap_pending); NULL for NULL */
+struct tm_smap *tm_analyzer_smap(struct tm_analyzer *a);
+
 /* stops the thread after a last flush (traces still waiting for their
  * pairing are left to the replay of the next start).  NULL is a no-op. */
 void tm_analyzer_stop(struct tm_analyzer *a);

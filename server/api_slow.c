@@ -95,7 +95,7 @@ enum MHD_Result api_slow(struct http_request *r, const char *method)
 	struct tm_slow_result res;
 	int rc = tm_store_reader_begin(r->http->store, &rd);
 	if (!rc)
-		rc = tm_slow_traces(rd, &q, &r->arena, &res);
+		rc = tm_slow_traces_live(rd, r->http->smap, &q, &r->arena, &res);
 	if (rc == -ESRCH) {
 		tm_store_reader_end(rd);
 		snprintf(err, sizeof(err), "invalid value for parameter 'service': unknown service "

@@ -310,6 +310,7 @@ int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
 		return -ENOMEM;
 	}
 	h->store = store;
+	h->smap = opt->smap;
 	h->writer = writer;
 	h->max_body_bytes = opt->max_body_bytes;
 	int rc = tm_workers_start(opt->threads ? opt->threads : 1, &h->workers);

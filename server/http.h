@@ -21,9 +21,11 @@ struct tm_http_options {
 	size_t n_listen;
 	size_t max_body_bytes;     /* after inflation */
 	unsigned threads;
+	struct tm_smap *smap;      /* the live service map, or NULL (not owned) */
 };
 
 struct tm_http;
+struct tm_smap;
 
 /* checks an "ADDR:PORT" listen address without binding it; 0 or -EINVAL
  * with a one-line message in err. */

@@ -25,6 +25,7 @@ struct tm_http {
 	struct http_listener listeners[TM_HTTP_MAX_LISTEN];
 	size_t n_listeners;
 	struct tm_store *store;
+	struct tm_smap *smap;         /* may be NULL (--no-service-map) */
 	struct tm_writer *writer;
 	size_t max_body_bytes;
 	struct tm_workers *workers;   /* decoding */

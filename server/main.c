@@ -237,7 +237,7 @@ static int start_all(const struct tm_config *cfg, struct running *r)
 	if (rc)
 		return rc;
 	struct tm_http_options hopt = { cfg->listen, cfg->n_listen, cfg->max_body_bytes,
-					cfg->threads };
+					cfg->threads, tm_analyzer_smap(r->analyzer) };
 	char err[256];
 	rc = tm_http_start(&hopt, r->store, r->writer, &r->http, err, sizeof(err));
 	if (rc)
