@@ -156,49 +156,105 @@ int tm_batch_add_scope(struct tm_batch *b, const struct tm_scope *scope,
 	return 0;
 }
 
-struct tm_str tm_span_peer(const struct tm_span *span)
+/* the attributes the index and the service map read, found in one pass:
+ * a lookup per name would scan the attributes a dozen times per span */
+enum fact {
+	F_PEER_SERVICE, F_SERVICE_PEER_NAME, F_SERVER_ADDRESS, F_NET_PEER_NAME,
+	F_NETWORK_PEER_ADDRESS, F_DB_SYSTEM_NAME, F_DB_SYSTEM, F_DB_NAMESPACE, F_DB_NAME,
+	F_MESSAGING_SYSTEM, F_MESSAGING_DESTINATION, F_HTTP_RESPONSE_STATUS, F_HTTP_STATUS,
+	N_FACTS
+};
+
+static const struct {
+	const char *key;
+	size_t len;
+} fact_keys[N_FACTS] = {
+	{ "peer.service", 12 },           { "service.peer.name", 17 },
+	{ "server.address", 14 },         { "net.peer.name", 13 },
+	{ "network.peer.address", 20 },   { "db.system.name", 14 },
+	{ "db.system", 9 },               { "db.namespace", 12 },
+	{ "db.name", 7 },                 { "messaging.system", 16 },
+	{ "messaging.destination.name", 26 },
+	{ "http.response.status_code", 25 }, { "http.status_code", 16 },
+};
+
+struct span_facts {
+	const struct tm_value *v[N_FACTS];   /* the first attribute of each name */
+};
+
+static void span_facts(const struct tm_span *span, struct span_facts *f)
 {
-	static const char *const any_kind[] = { "peer.service", "service.peer.name" };
-	static const char *const calls[] = { "server.address", "net.peer.name" };
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < span->attrs.n; i++) {
+		const struct tm_attr *a = &span->attrs.items[i];
+		/* every fact key starts with one of these letters */
+		char c = a->key.len ? a->key.ptr[0] : 0;
+		if (c != 'p' && c != 's' && c != 'n' && c != 'd' && c != 'm' && c != 'h')
+			continue;
+		for (int k = 0; k < N_FACTS; k++)
+			if (!f->v[k] && a->key.len == fact_keys[k].len &&
+			    !memcmp(a->key.ptr, fact_keys[k].key, a->key.len)) {
+				f->v[k] = &a->value;
+				break;
+			}
+	}
+}
+
+/* a non-empty string fact, or NULL */
+static const struct tm_str *fact_str(const struct span_facts *f, enum fact k)
+{
+	const struct tm_value *v = f->v[k];
+	return v && v->type == TM_VAL_STRING && v->u.str.len ? &v->u.str : NULL;
+}
+
+static struct tm_str peer_of(const struct tm_span *span, const struct span_facts *f)
+{
+	static const enum fact any_kind[] = { F_PEER_SERVICE, F_SERVICE_PEER_NAME };
+	static const enum fact calls[] = { F_SERVER_ADDRESS, F_NET_PEER_NAME };
 	for (size_t i = 0; i < 2; i++) {
-		const struct tm_str *v = tm_attrs_get_str(&span->attrs, any_kind[i]);
-		if (v && v->len)
+		const struct tm_str *v = fact_str(f, any_kind[i]);
+		if (v)
 			return *v;
 	}
 	if (span->kind == TM_KIND_CLIENT || span->kind == TM_KIND_PRODUCER) {
 		/* a bare socket address is not a service name (Zipkin ingest copies
 		 * a remote endpoint's IP into server.address) */
-		const struct tm_str *sock = tm_attrs_get_str(&span->attrs, "network.peer.address");
+		const struct tm_str *sock = fact_str(f, F_NETWORK_PEER_ADDRESS);
 		for (size_t i = 0; i < 2; i++) {
-			const struct tm_str *v = tm_attrs_get_str(&span->attrs, calls[i]);
-			if (v && v->len && !(sock && tm_str_eq(*v, *sock)))
+			const struct tm_str *v = fact_str(f, calls[i]);
+			if (v && !(sock && tm_str_eq(*v, *sock)))
 				return *v;
 		}
 	}
 	return (struct tm_str){ "", 0 };
 }
 
-static const struct tm_str *first_str(const struct tm_attrs *a, const char *const *keys,
-				     size_t n)
+struct tm_str tm_span_peer(const struct tm_span *span)
+{
+	struct span_facts f;
+	span_facts(span, &f);
+	return peer_of(span, &f);
+}
+
+static const struct tm_str *first_fact(const struct span_facts *f, const enum fact *keys,
+				       size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct tm_str *v = tm_attrs_get_str(a, keys[i]);
-		if (v && v->len)
+		const struct tm_str *v = fact_str(f, keys[i]);
+		if (v)
 			return v;
 	}
 	return NULL;
 }
 
-enum tm_node_kind tm_span_node(const struct tm_span *span, struct tm_str *name)
+static enum tm_node_kind node_of(const struct tm_span *span, const struct span_facts *f,
+				 struct tm_str *name)
 {
-	static const char *const peer[] = { "peer.service", "service.peer.name" };
-	static const char *const address[] = { "server.address" };
-	static const char *const db_system[] = { "db.system.name", "db.system" };
-	static const char *const db_name[] = { "db.namespace", "db.name", "db.system.name",
-					       "db.system" };
-	static const char *const mq_system[] = { "messaging.system" };
-	static const char *const mq_name[] = { "messaging.destination.name", "messaging.system" };
-	const struct tm_attrs *a = &span->attrs;
+	static const enum fact peer[] = { F_PEER_SERVICE, F_SERVICE_PEER_NAME };
+	static const enum fact db_system[] = { F_DB_SYSTEM_NAME, F_DB_SYSTEM };
+	static const enum fact db_name[] = { F_DB_NAMESPACE, F_DB_NAME, F_DB_SYSTEM_NAME,
+					     F_DB_SYSTEM };
+	static const enum fact mq_name[] = { F_MESSAGING_DESTINATION, F_MESSAGING_SYSTEM };
 	*name = (struct tm_str){ "", 0 };
 	int caller = span->kind == TM_KIND_CLIENT || span->kind == TM_KIND_PRODUCER;
 	int root_callee = !span->has_parent &&
@@ -206,40 +262,52 @@ enum tm_node_kind tm_span_node(const struct tm_span *span, struct tm_str *name)
 	if (!caller && !root_callee)
 		return TM_NODE_NONE;
 	enum tm_node_kind kind = TM_NODE_EXTERNAL;
-	if (first_str(a, db_system, 2))
+	if (first_fact(f, db_system, 2))
 		kind = TM_NODE_DATABASE;
-	else if (first_str(a, mq_system, 1))
+	else if (fact_str(f, F_MESSAGING_SYSTEM))
 		kind = TM_NODE_MESSAGING;
-	const struct tm_str *v = first_str(a, peer, 2);
+	const struct tm_str *v = first_fact(f, peer, 2);
 	if (!v && caller)
-		v = first_str(a, address, 1);
+		v = fact_str(f, F_SERVER_ADDRESS);
 	if (!v && caller && kind == TM_NODE_DATABASE)
-		v = first_str(a, db_name, 4);
+		v = first_fact(f, db_name, 4);
 	if (!v && caller && kind == TM_NODE_MESSAGING)
-		v = first_str(a, mq_name, 2);
+		v = first_fact(f, mq_name, 2);
 	if (!v)
 		return TM_NODE_NONE;
 	*name = *v;
 	return kind;
 }
 
-unsigned tm_span_http_status(const struct tm_span *span)
+enum tm_node_kind tm_span_node(const struct tm_span *span, struct tm_str *name)
 {
-	static const char *const keys[] = { "http.response.status_code", "http.status_code" };
+	struct span_facts f;
+	span_facts(span, &f);
+	return node_of(span, &f, name);
+}
+
+static unsigned http_status_of(const struct span_facts *f)
+{
+	static const enum fact keys[] = { F_HTTP_RESPONSE_STATUS, F_HTTP_STATUS };
 	for (size_t k = 0; k < 2; k++) {
-		for (size_t i = 0; i < span->attrs.n; i++) {
-			const struct tm_attr *at = &span->attrs.items[i];
-			if (!tm_str_eq(at->key, tm_str_from(keys[k])))
-				continue;
-			int64_t v = -1;
-			if (at->value.type == TM_VAL_INT)
-				v = at->value.u.integer;
-			else if (at->value.type == TM_VAL_STRING)
-				tm_text_to_int(at->value.u.str, &v);
-			return v > 0 && v < 1000 ? (unsigned)v : 0;
-		}
+		const struct tm_value *v = f->v[keys[k]];
+		if (!v)
+			continue;
+		int64_t n = -1;
+		if (v->type == TM_VAL_INT)
+			n = v->u.integer;
+		else if (v->type == TM_VAL_STRING)
+			tm_text_to_int(v->u.str, &n);
+		return n > 0 && n < 1000 ? (unsigned)n : 0;
 	}
 	return 0;
+}
+
+unsigned tm_span_http_status(const struct tm_span *span)
+{
+	struct span_facts f;
+	span_facts(span, &f);
+	return http_status_of(&f);
 }
 
 static int copy_str(struct tm_arena *arena, struct tm_str in, struct tm_str *out)
@@ -364,11 +432,13 @@ int tm_batch_add_span(struct tm_batch *b, const struct tm_span *span,
 	memcpy(bs->span_id, span->span_id, TM_SPAN_ID_LEN);
 	memcpy(bs->parent_span_id, span->parent_span_id, TM_SPAN_ID_LEN);
 	bs->follows_from = (uint8_t)tm_span_follows_from(span);
-	bs->http_status = (uint16_t)tm_span_http_status(span);
+	struct span_facts facts;
+	span_facts(span, &facts);
+	bs->http_status = (uint16_t)http_status_of(&facts);
 	struct tm_str node;
-	bs->node_kind = (uint8_t)tm_span_node(span, &node);
+	bs->node_kind = (uint8_t)node_of(span, &facts, &node);
 	if (copy_str(b->arena, span->name, &bs->name) < 0 ||
-	    copy_str(b->arena, tm_span_peer(span), &bs->peer) < 0 ||
+	    copy_str(b->arena, peer_of(span, &facts), &bs->peer) < 0 ||
 	    copy_str(b->arena, node, &bs->node) < 0)
 		return -ENOMEM;
 	memset(&bs->bloom, 0, sizeof(bs->bloom));
