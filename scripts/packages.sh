@@ -2,9 +2,12 @@
 # missing ones.  Sourced by scripts/start.sh, scripts/test.sh and .ci/run so
 # that the list lives in one place.
 
-# to build and run the server
+# to build and run the server (libgraphviz-dev brings libgvc6, which holds
+# the dot and neato/sfdp layout plugins and the SVG renderer, and registers
+# them in its postinst: nothing else of Graphviz is needed)
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libmicrohttpd-dev libprotobuf-c-dev
-                protobuf-c-compiler liblmdb-dev lmdb-utils zlib1g-dev liblz4-dev libjansson-dev)
+                protobuf-c-compiler liblmdb-dev lmdb-utils zlib1g-dev liblz4-dev libjansson-dev
+                libgraphviz-dev)
 # additionally, to run the tests (clang and its libFuzzer runtime build the
 # fuzz targets; node and npm run the real-client tests)
 TEST_PACKAGES=(clang libclang-rt-14-dev nodejs npm)

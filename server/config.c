@@ -55,9 +55,23 @@ static const struct option_def options[] = {
 	{ "operation", "NAME", OPT_STRING, OFF(query_operation), 0, 0,
 	  "query slow: only traces with a span of this name (of --service, when given)" },
 	{ "since", "DURATION", OPT_STRING, OFF(query_since), 0, 0,
-	  "query slow: traces that started this long ago or later (default 1h; e.g. 30m, 24h)" },
+	  "query slow, export: traces that started this long ago or later (default 1h; "
+	  "e.g. 30m, 24h)" },
 	{ "limit", "N", OPT_UINT, OFF(query_limit), 1, 10000,
 	  "query slow: how many traces to list (default 20)" },
+	{ "target", "URL", OPT_STRING, OFF(demo_target), 0, 0,
+	  "demo: the OTLP/HTTP endpoint to send to (default http://127.0.0.1:4318; "
+	  "/v1/traces is added as OTEL_EXPORTER_OTLP_ENDPOINT's is)" },
+	{ "rate", "N", OPT_UINT, OFF(demo_rate), 1, 100000,
+	  "demo: traces per second (default 20)" },
+	{ "duration", "DURATION", OPT_DURATION, OFF(demo_duration_ns), 100000000ull,
+	  366ull * 24 * 3600 * 1000000000ull,
+	  "demo: how long to send, e.g. 30s, 10m (default: until interrupted)" },
+	{ "seed", "N", OPT_UINT, OFF(demo_seed), 1, 4294967295ull,
+	  "demo: seed of the made-up traffic (which requests, which fail, which are slow), "
+	  "to send the same again with fresh IDs (default: random)" },
+	{ "out", "DIR", OPT_STRING, OFF(export_out), 0, 0,
+	  "export: directory of the static site, created if missing (required)" },
 	{ "autocomplete-keys", "K1,K2,...", OPT_STRING, OFF(autocomplete_keys), 0, 0,
 	  "span attribute keys whose values /api/v2/autocompleteValues offers (at most 32; "
 	  "default " TM_DEFAULT_AUTOCOMPLETE_KEYS "; empty = none)" },
@@ -73,6 +87,10 @@ void tm_config_usage(FILE *out)
 		     "       tracemap query slow --data DIR [--service S] [--operation O]\n"
 		     "                [--since 1h] [--limit 20]  the slowest traces, as a table\n"
 		     "       tracemap query trace ID --data DIR   one trace, as a tree\n"
+		     "       tracemap demo [--target URL] [--rate 20] [--duration D]\n"
+		     "                traffic from a made-up shop, to see a living map\n"
+		     "       tracemap export --data DIR --out SITE [--since 1h]\n"
+		     "                the map, services, slowest traces as files for file://\n"
 		     "       tracemap --help | --version\n\noptions:\n");
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		char left[40];
@@ -208,6 +226,8 @@ static void set_defaults(struct tm_config *cfg)
 	cfg->query_since = "1h";
 	cfg->pair_wait_ns = 10ull * 1000000000ull;
 	cfg->query_limit = 20;
+	cfg->demo_target = "http://127.0.0.1:4318";
+	cfg->demo_rate = 20;
 	cfg->max_body_bytes = 64ull << 20;
 	cfg->queue_bytes = 256ull << 20;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -223,6 +243,10 @@ int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, siz
 			cfg->command = TM_CMD_CHECK;
 		else if (!strcmp(argv[i], "stats"))
 			cfg->command = TM_CMD_STATS;
+		else if (!strcmp(argv[i], "demo"))
+			cfg->command = TM_CMD_DEMO;
+		else if (!strcmp(argv[i], "export"))
+			cfg->command = TM_CMD_EXPORT;
 		else if (!strcmp(argv[i], "query")) {
 			cfg->command = TM_CMD_QUERY;
 			if (parse_query_words(argc, argv, &i, cfg, err, errlen) < 0)
@@ -266,6 +290,11 @@ int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, siz
 		int rc = set_option(o, val, cfg, err, errlen);
 		if (rc)
 			return rc;
+	}
+	if (cfg->command == TM_CMD_EXPORT && (!cfg->export_out || !*cfg->export_out)) {
+		snprintf(err, errlen, "export needs --out DIR (tracemap export --data DIR "
+			 "--out SITE)");
+		return -EINVAL;
 	}
 	if (cfg->n_listen == 0)
 		cfg->listen[cfg->n_listen++] = "127.0.0.1:4318";

@@ -15,6 +15,8 @@ enum tm_command {
 	TM_CMD_CHECK,
 	TM_CMD_STATS,
 	TM_CMD_QUERY,
+	TM_CMD_DEMO,
+	TM_CMD_EXPORT,
 	TM_CMD_HELP,
 	TM_CMD_VERSION,
 };
@@ -48,8 +50,15 @@ struct tm_config {
 	const char *query_trace_id;
 	const char *query_service;
 	const char *query_operation;
-	const char *query_since;         /* Go duration, e.g. 1h */
+	const char *query_since;         /* Go duration, e.g. 1h (query slow, export) */
 	unsigned query_limit;
+	/* tracemap demo */
+	const char *demo_target;         /* http://HOST:PORT */
+	unsigned demo_rate;              /* traces per second */
+	uint64_t demo_duration_ns;       /* 0: until interrupted */
+	unsigned demo_seed;              /* 0: random */
+	/* tracemap export */
+	const char *export_out;          /* the site's directory; required */
 };
 
 /* fills cfg from argv (argv[0] is the program); strings point into argv. */

@@ -101,7 +101,9 @@ static route_fn route(const char *path, const char *method, int *at_headers)
 	if (!strcmp(path, "/api/servicemap") || !strcmp(path, "/api/dependencies") ||
 	    !strcmp(path, "/api/bottlenecks"))
 		return api_servicemap;
-	if (!strcmp(path, "/") || !strcmp(path, "/lookup") || !strncmp(path, "/traces/", 8))
+	if (!strcmp(path, "/") || !strcmp(path, "/lookup") || !strncmp(path, "/traces/", 8) ||
+	    !strncmp(path, "/services/", 10) || !strcmp(path, "/search") ||
+	    !strcmp(path, "/bottlenecks"))
 		return web_page_get;
 	return not_found;
 }

@@ -8,14 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "http.h"
 #include "log.h"
 #include "analyzer.h"
 #include "cli_query.h"
+#include "demo.h"
+#include "export.h"
 #include "store.h"
 #include "tracemap_version.h"
+#include "query_params.h"
 #include "udp.h"
 #include "ingest_jaeger.h"
 #include "ingest_xray.h"
@@ -102,6 +106,50 @@ static int run_query(const struct tm_config *cfg)
 	if (rc) {
 		fprintf(stderr, "tracemap: %s\n", err);
 		return rc == -ENOENT ? 1 : 2;
+	}
+	return 0;
+}
+
+static int run_demo(const struct tm_config *cfg)
+{
+	struct tm_demo_options opt = {
+		.target = cfg->demo_target,
+		.rate = cfg->demo_rate,
+		.duration_ns = cfg->demo_duration_ns,
+		.seed = cfg->demo_seed,
+	};
+	return tm_demo_run(&opt, stdout, stderr);
+}
+
+static int run_export(const struct tm_config *cfg)
+{
+	char err[512];
+	int64_t since = 0;
+	if (tm_qp_duration("--since", cfg->query_since, &since, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tracemap: %s\n", err);
+		return 2;
+	}
+	if (since < 0) {
+		fprintf(stderr, "tracemap: --since %s: must not be negative\n", cfg->query_since);
+		return 2;
+	}
+	struct tm_store *st;
+	if (open_store(cfg, 1, &st))
+		return 2;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	struct tm_export_options opt = {
+		.out_dir = cfg->export_out,
+		.start_ns = now > (uint64_t)since ? now - (uint64_t)since : 0,
+		.end_ns = now,
+		.window_name = cfg->query_since,
+	};
+	int rc = tm_export_site(st, &opt, stdout, stderr, err, sizeof(err));
+	tm_store_close(st);
+	if (rc) {
+		fprintf(stderr, "tracemap: export: %s\n", err);
+		return 2;
 	}
 	return 0;
 }
@@ -316,6 +364,10 @@ int main(int argc, char **argv)
 		return run_stats(&cfg);
 	case TM_CMD_QUERY:
 		return run_query(&cfg);
+	case TM_CMD_DEMO:
+		return run_demo(&cfg);
+	case TM_CMD_EXPORT:
+		return run_export(&cfg);
 	case TM_CMD_SERVE:
 		break;
 	}

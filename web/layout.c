@@ -140,6 +140,10 @@ void tm_web_page_begin(struct tm_buf *out, const struct tm_web_ctx *c, const cha
 	nav_link(out, c, TM_LINK_MAP, "Service map", "map", active);
 	if (!c || !c->static_site) {
 		nav_link(out, c, TM_LINK_SEARCH, "Search", "search", active);
+		tm_buf_add_str(out, "<a href=\"/bottlenecks\"");
+		tm_buf_add_str(out, active && !strcmp(active, "bottlenecks") ? " class=\"on\">"
+									      : ">");
+		tm_buf_add_str(out, "Bottlenecks</a>");
 		tm_buf_add_str(out, "</nav><form action=\"/lookup\" method=\"get\" role=\"search\">"
 				    "<label>Trace ID <input name=\"id\" size=\"34\" "
 				    "autocomplete=\"off\" spellcheck=\"false\"></label> "

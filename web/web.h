@@ -103,6 +103,16 @@ int tm_web_search_page(struct tm_buf *out, struct tm_web_ctx *c,
 int tm_web_trace_page(struct tm_buf *out, struct tm_web_ctx *c,
 		      const uint8_t trace_id[TM_TRACE_ID_LEN]);
 
+/* GET /traces/{id}?span={spanID} (16 hex digits): the trace page with the
+ * details of that span on top (of each copy, for a Zipkin shared span ID).
+ * A trace of more than 2,000 spans, or whose details would weigh over
+ * about 2 MB, carries no span details inline: each row's name links here,
+ * as the relative URL "?span={spanID}".  A span ID the trace does not hold
+ * gives the page with a notice, not an error. */
+int tm_web_trace_span_page(struct tm_buf *out, struct tm_web_ctx *c,
+			   const uint8_t trace_id[TM_TRACE_ID_LEN],
+			   const uint8_t span_id[TM_SPAN_ID_LEN]);
+
 /* GET /bottlenecks?service=&operation= */
 int tm_web_bottlenecks_page(struct tm_buf *out, struct tm_web_ctx *c, struct tm_str service,
 			    struct tm_str operation, const struct tm_web_window *w);
