@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_WAIT_NS (10ull * 1000000000ull)
 #define DEFAULT_MAX_AGE_NS (60ull * 1000000000ull)
@@ -60,6 +61,7 @@ struct tm_smap {
 	pthread_mutex_t state;
 	struct trace_map pending;
 	size_t pending_spans;
+	struct trace_map orphans;   /* trace ID ^ parent ID of spans paired alone */
 	uint64_t last_seq;        /* newest commit taken in */
 	uint64_t through;         /* written with the rollups */
 	uint64_t through_ready;   /* what the next flush may write */
@@ -68,6 +70,10 @@ struct tm_smap {
 	struct delta_map deltas;
 	struct tm_buf profiles;   /* key_len[1] key value_len[varint] value ... */
 	size_t n_profiles;
+	/* the rows of the last flush, kept one more flush: a query whose
+	 * snapshot began before that commit finds them here (tm_smap_pending) */
+	struct tm_buf profiles_prev;
+	uint64_t emitted_flushed;   /* the newest row the store holds */
 	struct tm_hist *scratch_hist;
 	struct tm_buf scratch_buf;
 	struct tm_smap_stats stats;
@@ -191,7 +197,9 @@ int tm_smap_new(struct tm_store *st, const struct tm_smap_options *opt, struct t
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->state, NULL);
 	trace_map_init(&m->pending, sizeof(struct ptrace));
+	trace_map_init(&m->orphans, 1);
 	tm_buf_init(&m->profiles);
+	tm_buf_init(&m->profiles_prev);
 	tm_buf_init(&m->scratch_buf);
 	*out = m;
 	return 0;
@@ -208,8 +216,10 @@ void tm_smap_free(struct tm_smap *m)
 			free(t->recs);
 	}
 	trace_map_free(&m->pending);
+	trace_map_free(&m->orphans);
 	delta_map_clear(&m->deltas);
 	tm_buf_free(&m->profiles);
+	tm_buf_free(&m->profiles_prev);
 	tm_buf_free(&m->scratch_buf);
 	free(m->queue);
 	free(m->scratch_hist);
@@ -517,6 +527,44 @@ static int observe_node(struct tm_smap *m, const struct tm_span_rec *x)
 	return rc ? rc : observe(m, &o);
 }
 
+/*---- orphans: spans paired before their parent arrived ----*/
+
+#define MAX_ORPHANS (256u << 10)
+
+static void orphan_key(uint8_t key[TM_TRACE_ID_LEN], const uint8_t *trace_id,
+		       const uint8_t *parent_id)
+{
+	memcpy(key, trace_id, TM_TRACE_ID_LEN);
+	for (int i = 0; i < TM_SPAN_ID_LEN; i++)
+		key[8 + i] ^= parent_id[i];
+}
+
+static int orphan_note(struct tm_smap *m, const struct tm_span_rec *x)
+{
+	uint8_t key[TM_TRACE_ID_LEN];
+	int created;
+	m->stats.unpaired_spans++;
+	if (m->orphans.n >= MAX_ORPHANS) {
+		/* a bound on memory: parents that never come are the usual case
+		 * here, and the oldest of those are the least likely to come */
+		trace_map_free(&m->orphans);
+		trace_map_init(&m->orphans, 1);
+	}
+	orphan_key(key, x->trace_id, x->parent_span_id);
+	return trace_map_get(&m->orphans, key, &created) ? 0 : -ENOMEM;
+}
+
+static int orphan_take(struct tm_smap *m, const uint8_t *trace_id, const uint8_t *parent_id)
+{
+	uint8_t key[TM_TRACE_ID_LEN];
+	orphan_key(key, trace_id, parent_id);
+	if (!trace_map_find(&m->orphans, key))
+		return 0;
+	trace_map_del(&m->orphans, key);
+	m->stats.unpaired_spans--;
+	return 1;
+}
+
 static int observe_trace(struct tm_smap *m, struct tview *v)
 {
 	for (size_t i = 0; i < v->n; i++)
@@ -541,9 +589,18 @@ static int observe_trace(struct tm_smap *m, struct tview *v)
 		else if (!(x->flags & TM_REC_HAS_PARENT) && is_callee(x))
 			rc = observe_virtual(m, v, i, 0);
 		else if (p == SIZE_MAX && (x->flags & TM_REC_HAS_PARENT))
-			m->stats.unpaired_spans++;
+			rc = orphan_note(m, x);
 		if (!rc && is_caller(x) && !v->cross_child[i] && x->node)
 			rc = observe_virtual(m, v, i, 1);
+	}
+	/* a parent that came after its child was paired: the child found no
+	 * parent then (it was noted as an orphan), so the call counts now */
+	for (size_t i = 0; i < v->n && !rc; i++) {
+		size_t p = v->parent[i];
+		if (v->owned[i] || p == SIZE_MAX || !v->owned[p] || v->r[p].svc == v->r[i].svc)
+			continue;
+		if (orphan_take(m, v->r[i].trace_id, v->r[p].span_id))
+			rc = observe_pair(m, v, i, p);
 	}
 	return rc;
 }
@@ -812,10 +869,10 @@ static void keep_rest(struct tm_smap *m, struct ptrace *t, uint64_t through)
 
 static int pair_due(struct tm_smap *m, uint64_t now)
 {
+	pthread_mutex_lock(&m->state);
 	int pressed = m->pending_spans > m->opt.max_pending_spans;
 	uint64_t through = m->last_seq;
 	size_t n_due = 0;
-	pthread_mutex_lock(&m->state);
 	for (size_t i = 0; i < m->pending.cap; i++) {
 		const uint8_t *id;
 		struct ptrace *t = trace_map_at(&m->pending, i, &id);
@@ -969,6 +1026,11 @@ static int flush(struct tm_smap *m)
 	}
 	if (!rc)
 		rc = put_profiles(m, w);
+	unsigned char mark[8];
+	for (int i = 0; i < 8; i++)
+		mark[i] = (unsigned char)(m->emitted >> (56 - 8 * i));
+	if (!rc)
+		rc = tm_store_aux_put(w, TM_AUX_PROFILES, PROFILE_MARK_KEY, PROFILE_MARK_LEN, mark, 8);
 	if (rc) {
 		/* kept for the next flush: nothing of it was written */
 		tm_store_aux_abort(w);
@@ -979,8 +1041,14 @@ static int flush(struct tm_smap *m)
 		return rc;
 	m->through = m->through_ready;
 	delta_map_clear(&m->deltas);
+	pthread_mutex_lock(&m->state);
+	struct tm_buf t = m->profiles_prev;
+	m->profiles_prev = m->profiles;
+	m->profiles = t;
 	m->profiles.len = 0;
 	m->n_profiles = 0;
+	m->emitted_flushed = m->emitted;
+	pthread_mutex_unlock(&m->state);
 	return 0;
 }
 
@@ -1004,10 +1072,25 @@ void tm_smap_get_stats(struct tm_smap *m, struct tm_smap_stats *out)
 	out->analyzed_through = m->through;
 }
 
-int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, void *ctx)
+int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, tm_smap_row_fn row_fn, void *ctx)
 {
+	/* what the writer queued since the last round is pending too: a query
+	 * right after a commit must see it (the commits it dropped while the
+	 * queue was full are the pairer's to replay) */
+	pthread_mutex_lock(&m->lock);
+	struct tm_span_rec *q = m->queue;
+	size_t n = m->qn;
+	m->queue = NULL;
+	m->qn = m->qcap = 0;
+	pthread_mutex_unlock(&m->lock);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	int rc = 0;
 	pthread_mutex_lock(&m->state);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = take_record(m, &q[i], now);
+	free(q);
 	for (size_t i = 0; i < m->pending.cap && !rc; i++) {
 		const uint8_t *id;
 		const struct ptrace *t = trace_map_at(&m->pending, i, &id);
@@ -1015,6 +1098,21 @@ int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, void *ctx)
 			continue;
 		struct tm_pending_trace p = { id, t->recs, t->n, t->partial };
 		rc = fn(ctx, &p);
+	}
+	/* paired traces whose rows are not in every snapshot yet */
+	const struct tm_buf *bufs[2] = { &m->profiles_prev, &m->profiles };
+	for (int b = 0; b < 2 && !rc && row_fn; b++) {
+		const unsigned char *p = bufs[b]->data, *end = p + bufs[b]->len;
+		while (!rc && p < end) {
+			size_t klen = *p++;
+			const unsigned char *key = p;
+			p += klen;
+			uint64_t vlen;
+			if (varint_get(&p, end, &vlen) < 0 || vlen > (uint64_t)(end - p))
+				break;
+			rc = row_fn(ctx, key, klen, p, (size_t)vlen);
+			p += vlen;
+		}
 	}
 	pthread_mutex_unlock(&m->state);
 	return rc;

@@ -63,7 +63,12 @@ struct tm_pending_trace {
  * must be quick and must not call into the pairer.  A non-zero return of
  * fn stops the walk and is returned. */
 typedef int (*tm_smap_pending_fn)(void *ctx, const struct tm_pending_trace *t);
-int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, void *ctx);
+/* and for every profile row written lately (the store may hold it too:
+ * rows up to the snapshot's PROFILE_MARK are there) */
+typedef int (*tm_smap_row_fn)(void *ctx, const void *key, size_t klen, const void *val,
+			      size_t vlen);
+int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, tm_smap_row_fn row_fn,
+		    void *ctx);
 
 struct tm_smap_stats {
 	uint64_t pending_traces, pending_spans;

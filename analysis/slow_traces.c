@@ -300,6 +300,7 @@ struct live {
 	struct live_trace *items;
 	size_t n, cap;
 	struct trace_map pending;   /* trace ID -> index + 1 into items */
+	uint64_t mark;              /* rows up to this one are in the snapshot */
 	int rc;
 };
 
@@ -401,6 +402,25 @@ static int take_pending(void *ctx, const struct tm_pending_trace *p)
 	return 0;
 }
 
+static int add_profile_row(struct live *l, const void *k, size_t klen, const void *v,
+			   size_t vlen)
+{
+	struct profile_row row;
+	if (klen != PROFILE_KEY_LEN)
+		return 0;   /* the mark */
+	if (profile_decode(v, vlen, &row) < 0)
+		return -EBADMSG;
+	struct live_trace *x = live_add(l);
+	if (!x)
+		return -ENOMEM;
+	const unsigned char *key = k;
+	memcpy(x->trace_id, key + 12, TM_TRACE_ID_LEN);
+	for (int i = 0; i < 8; i++)
+		x->emitted = x->emitted << 8 | key[4 + i];
+	x->superseding = (row.flags & PROFILE_SUPERSEDES) != 0;
+	return profile_to_sum(l, &row, &x->t);
+}
+
 static int read_profiles_window(struct live *l)
 {
 	uint32_t m0 = search_minute(l->q->start_ns), m1 = search_minute(l->q->end_ns);
@@ -418,27 +438,44 @@ static int read_profiles_window(struct live *l)
 	const void *k, *v;
 	size_t klen, vlen;
 	while ((rc = tm_aux_iter_next(it, &k, &klen, &v, &vlen)) == 1) {
-		struct profile_row row;
-		if (klen != PROFILE_KEY_LEN || profile_decode(v, vlen, &row) < 0) {
-			rc = -EBADMSG;
-			break;
-		}
-		struct live_trace *x = live_add(l);
-		if (!x) {
-			rc = -ENOMEM;
-			break;
-		}
-		const unsigned char *key = k;
-		memcpy(x->trace_id, key + 12, TM_TRACE_ID_LEN);
-		for (int i = 0; i < 8; i++)
-			x->emitted = x->emitted << 8 | key[4 + i];
-		x->superseding = (row.flags & PROFILE_SUPERSEDES) != 0;
-		rc = profile_to_sum(l, &row, &x->t);
+		rc = add_profile_row(l, k, klen, v, vlen);
 		if (rc)
 			break;
 	}
 	tm_aux_iter_close(it);
 	return rc;
+}
+
+/* the emission counter of the newest row in the reader's snapshot */
+static uint64_t profile_mark(struct tm_store_reader *rd)
+{
+	struct tm_aux_iter *it;
+	unsigned char hi[PROFILE_MARK_LEN + 1];
+	memcpy(hi, PROFILE_MARK_KEY, PROFILE_MARK_LEN);
+	hi[PROFILE_MARK_LEN] = 0;
+	uint64_t mark = 0;
+	if (tm_aux_iter_open(rd, TM_AUX_PROFILES, PROFILE_MARK_KEY, PROFILE_MARK_LEN, hi,
+			     PROFILE_MARK_LEN + 1, &it))
+		return 0;
+	const void *k, *v;
+	size_t klen, vlen;
+	if (tm_aux_iter_next(it, &k, &klen, &v, &vlen) == 1 && vlen == 8)
+		for (int i = 0; i < 8; i++)
+			mark = mark << 8 | ((const unsigned char *)v)[i];
+	tm_aux_iter_close(it);
+	return mark;
+}
+
+/* a row the pairer wrote lately: counted unless the snapshot has it */
+static int take_row(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct live *l = ctx;
+	uint64_t emitted = 0;
+	if (klen != PROFILE_KEY_LEN)
+		return 0;
+	for (int i = 0; i < 8; i++)
+		emitted = emitted << 8 | ((const unsigned char *)key)[4 + i];
+	return emitted <= l->mark ? 0 : add_profile_row(l, key, klen, val, vlen);
 }
 
 /* a trace paired again has several rows: the newest is whole.  Rows made
@@ -475,7 +512,9 @@ static int merge_pending(struct live *l, size_t n_profiles)
 {
 	for (size_t i = 0; i < n_profiles && l->pending.n; i++) {
 		struct live_trace *x = &l->items[i];
-		size_t *at = x->dropped ? NULL : trace_map_find(&l->pending, x->trace_id);
+		/* x a profile row (pending traces have no emission counter) */
+		size_t *at = x->dropped || !x->emitted ? NULL
+						      : trace_map_find(&l->pending, x->trace_id);
 		if (!at)
 			continue;
 		struct live_trace *p = &l->items[*at - 1];
@@ -551,16 +590,17 @@ int tm_slow_traces_live(struct tm_store_reader *rd, struct tm_smap *live,
 		return rc;
 	struct live l = { .rd = rd, .q = q, .svc = &svc, .ops = &ops };
 	trace_map_init(&l.pending, sizeof(size_t));
+	l.mark = profile_mark(rd);
 	rc = read_profiles_window(&l);
-	size_t n_profiles = l.n;
 	if (!rc)
-		rc = tm_smap_pending(live, take_pending, &l);
+		rc = tm_smap_pending(live, take_pending, take_row, &l);
+	size_t n_profiles = l.n;
 	if (!rc)
 		rc = drop_superseded(&l);
 	if (!rc)
 		rc = merge_pending(&l, n_profiles);
-	for (size_t i = n_profiles; i < l.n && !rc; i++)
-		if (l.items[i].superseding)
+	for (size_t i = 0; i < l.n && !rc; i++)
+		if (!l.items[i].emitted && l.items[i].superseding && !l.items[i].dropped)
 			rc = read_partial(&l, &l.items[i], arena);
 	struct top top = { .limit = q->limit };
 	top.items = tm_arena_alloc(arena, (q->limit + 1) * sizeof(*top.items));

@@ -49,6 +49,11 @@ int smap_value_decode(const void *p, size_t len, struct smap_value *out);
  * paired again (late spans) gets a newer row that supersedes the older. */
 #define PROFILE_KEY_LEN 28
 
+/* a key above every minute: the newest profile row (emission counter) the
+ * store holds, written with every flush */
+#define PROFILE_MARK_KEY ((const unsigned char *)"\xff\xff\xff\xffM")
+#define PROFILE_MARK_LEN 5
+
 enum {
 	PROFILE_SUPERSEDES = 1,   /* made from the stored trace: an older row may exist */
 	PROFILE_ROOT = 2,         /* the naming span has no parent */
