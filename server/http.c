@@ -75,6 +75,15 @@ typedef enum MHD_Result (*route_fn)(struct http_request *r, const char *method);
 
 static enum MHD_Result not_found(struct http_request *r, const char *method);
 
+/* browsers ask every origin for an icon, JSON responses too: answer with
+ * nothing rather than a 404 in their consoles */
+static enum MHD_Result no_icon(struct http_request *r, const char *method)
+{
+	(void)method;
+	r->cache_control = "max-age=86400";
+	return http_respond_text(r, 204, "image/x-icon", "");
+}
+
 /* ingest routes look at the headers first (content type, size, encoding);
  * every other route answers once the request is read in full, which keeps
  * the connection alive (an answer before the body makes MHD close it) */
@@ -98,6 +107,8 @@ static route_fn route(const char *path, const char *method, int *at_headers)
 		return api_zipkin;
 	if (!strcmp(path, "/api/slow-traces"))
 		return api_slow;
+	if (!strcmp(path, "/favicon.ico"))
+		return no_icon;
 	if (!strcmp(path, "/api/servicemap") || !strcmp(path, "/api/dependencies") ||
 	    !strcmp(path, "/api/bottlenecks"))
 		return api_servicemap;

@@ -129,6 +129,8 @@ void tm_web_page_begin(struct tm_buf *out, const struct tm_web_ctx *c, const cha
 {
 	tm_buf_add_str(out, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 			    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+			    /* no icon request: browsers would ask the server for one */
+			    "<link rel=\"icon\" href=\"data:,\">"
 			    "<title>");
 	tm_html_escape(out, title, strlen(title));
 	tm_buf_add_str(out, " - tracemap</title>");

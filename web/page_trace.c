@@ -39,7 +39,8 @@
 
 #define INLINE_MAX_SPANS 2000
 #define INLINE_MAX_BYTES (2u << 20) /* as details_fit_inline() estimates them */
-#define MAX_INDENT 40             /* depths indented; deeper rows also say their depth */
+#define MAX_INDENT 16             /* depths indented (a third of a 1280 px row at most);
+				   deeper rows say their depth */
 #define MAX_TEXT_BYTES 4096       /* of one attribute value; the JSON downloads have all */
 #define MAX_HEX_BYTES 64          /* of a bytes value */
 #define MAX_VALUE_DEPTH 8         /* arrays and maps shown nested this deep */
@@ -829,8 +830,11 @@ static void put_name_cell(struct tm_buf *out, const struct view *v, size_t i, un
 	tm_buf_add_str(out, "</b>: ");
 	tm_html_escape_str(out, s->name);
 	tm_buf_add_str(out, is_link ? "</a>" : "</span>");
+	/* deep rows keep their width for the name: short markers, the words
+	 * in titles and in text only screen readers get */
 	if (depth > MAX_INDENT)
-		printf_buf(out, "<span class=\"muted\">(depth %u)</span>", depth);
+		printf_buf(out, "<span class=\"muted\" title=\"depth %u\">&#8627;%u</span>", depth,
+			   depth);
 	if (s->status_code == TM_STATUS_ERROR) {
 		tm_buf_add_str(out, "<span class=\"eb\">error</span>");
 		if (s->status_message.len) {
@@ -840,9 +844,9 @@ static void put_name_cell(struct tm_buf *out, const struct view *v, size_t i, un
 		}
 	}
 	if (v->cp.path_ns[i]) {
-		tm_buf_add_str(out, "<span class=\"cpm\">◆ on critical path ");
+		tm_buf_add_str(out, "<span class=\"cpm\">◆<span class=\"vh\"> on critical path ");
 		put_dur(out, v->cp.path_ns[i]);
-		tm_buf_add_str(out, "</span>");
+		tm_buf_add_str(out, "</span></span>");
 	}
 	tm_buf_add_str(out, "</span>");
 }
@@ -970,6 +974,7 @@ static const char TRACE_STYLE[] =
 	".eb{background:var(--err);color:#fff}.em{color:var(--err);flex:0 1 auto;"
 	"overflow:hidden;text-overflow:ellipsis}"
 	".cpm{border:1px solid var(--warn);color:#7a5200;background:#fff6e0}"
+	".vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"
 	".du{text-align:right;padding-right:.6em;font-variant-numeric:tabular-nums}"
 	".tk{position:relative;height:22px;background:repeating-linear-gradient(90deg,"
 	"transparent 0 calc(25% - 1px),var(--line) calc(25% - 1px) 25%)}"

@@ -255,8 +255,8 @@ static void check_small(struct tm_store *st)
 	const char *h = html(&p);
 	check_balanced(h);
 	static const struct { unsigned id; const char *path; } on_path[] = {
-		{ 1, "◆ on critical path 20.00 ms" }, { 2, "◆ on critical path 10.00 ms" },
-		{ 3, "◆ on critical path 20.00 ms" }, { 4, "◆ on critical path 50.00 ms" },
+		{ 1, "◆<span class=\"vh\"> on critical path 20.00 ms" }, { 2, "◆<span class=\"vh\"> on critical path 10.00 ms" },
+		{ 3, "◆<span class=\"vh\"> on critical path 20.00 ms" }, { 4, "◆<span class=\"vh\"> on critical path 50.00 ms" },
 	};
 	for (size_t i = 0; i < 4; i++) {
 		char *row = row_of(h, on_path[i].id);
@@ -525,7 +525,7 @@ static void check_big(struct tm_store *st)
 	CHECK_INT_EQ(count(h, "<div class=\"r g"), BIG_SPANS);
 	CHECK_INT_EQ(count(h, "href=\"?span="), BIG_SPANS);
 	CHECK(strstr(h, "<details") == NULL);
-	CHECK(strstr(h, "(depth 600)") != NULL);
+	CHECK(strstr(h, "title=\"depth 600\">&#8627;600<") != NULL);
 	CHECK(strstr(h, "upstream timeout") != NULL);
 	check_balanced(h);
 	free(p.buf.data);
