@@ -79,6 +79,28 @@ void tm_hist_reset(struct tm_hist *h)
 
 /* folds count values spanning [min_ns, max_ns] with sum_ns into the totals;
  * the buckets are the caller's business */
+/* a histogram made with tm_hist_init_lazy() holds garbage outside the
+ * buckets of its min and max: before values in [lo_ns, hi_ns] are counted,
+ * the buckets that come inside that range are zeroed */
+static void widen(struct tm_hist *h, uint64_t lo_ns, uint64_t hi_ns)
+{
+	size_t lo = tm_hist_bucket_of(lo_ns), hi = tm_hist_bucket_of(hi_ns);
+	if (!h->count) {
+		memset(&h->buckets[lo], 0, (hi - lo + 1) * sizeof(h->buckets[0]));
+		return;
+	}
+	size_t old_lo = tm_hist_bucket_of(h->min_ns), old_hi = tm_hist_bucket_of(h->max_ns);
+	if (lo < old_lo)
+		memset(&h->buckets[lo], 0, (old_lo - lo) * sizeof(h->buckets[0]));
+	if (hi > old_hi)
+		memset(&h->buckets[old_hi + 1], 0, (hi - old_hi) * sizeof(h->buckets[0]));
+}
+
+void tm_hist_init_lazy(struct tm_hist *h)
+{
+	h->count = h->sum_ns = h->min_ns = h->max_ns = 0;
+}
+
 static void add_totals(struct tm_hist *h, uint64_t count, uint64_t min_ns, uint64_t max_ns,
 		       uint64_t sum_ns)
 {
@@ -94,6 +116,7 @@ void tm_hist_add_n(struct tm_hist *h, uint64_t value_ns, uint64_t n)
 {
 	if (!n)
 		return;
+	widen(h, value_ns, value_ns);
 	h->buckets[tm_hist_bucket_of(value_ns)] += n;
 	add_totals(h, n, value_ns, value_ns, mul_saturating(value_ns, n));
 }
@@ -123,6 +146,8 @@ void tm_hist_merge(struct tm_hist *dst, const struct tm_hist *src)
 {
 	if (!src->count)
 		return;
+	if (dst != src)
+		widen(dst, src->min_ns, src->max_ns);
 	size_t lo = tm_hist_bucket_of(src->min_ns), hi = tm_hist_bucket_of(src->max_ns);
 	if (dst == src)
 		for (size_t i = lo; i <= hi; i++)
@@ -330,6 +355,8 @@ int tm_hist_merge_encoded(struct tm_hist *h, const void *bytes, size_t len)
 	uint64_t n_added;
 	if (parse_totals(&p, end, &t) < 0)
 		return -EBADMSG;
+	if (t.n_buckets)
+		widen(h, t.min_ns, t.max_ns);
 	if (add_buckets(p, end, &t, h, &n_added) < 0) {
 		remove_buckets(p, end, h, n_added);
 		return -EBADMSG;

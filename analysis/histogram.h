@@ -54,6 +54,11 @@ struct tm_hist_bucket {
 /* makes h empty, clearing all of it; call once before first use. */
 void tm_hist_init(struct tm_hist *h);
 
+/* makes h empty without clearing its 30 KB of buckets: they are zeroed as
+ * values come into their range.  For the many short-lived histograms of a
+ * query; every function here keeps to the range of min and max. */
+void tm_hist_init_lazy(struct tm_hist *h);
+
 /* makes an initialized h empty again, clearing only the buckets in use. */
 void tm_hist_reset(struct tm_hist *h);
 

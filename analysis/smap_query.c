@@ -69,7 +69,7 @@ static struct acc *acc_get(struct acc_map *m, uint8_t type, uint32_t a, uint32_t
 		x->hist = tm_arena_alloc(m->arena, sizeof(*x->hist));
 		if (!x->hist)
 			return NULL;
-		tm_hist_init(x->hist);
+		tm_hist_init_lazy(x->hist);
 		m->n++;
 	}
 	return x;
@@ -177,7 +177,7 @@ static int stat_init(struct tm_arena *a, struct tm_smap_stat *s)
 	s->hist = tm_arena_alloc(a, sizeof(*s->hist));
 	if (!s->hist)
 		return -ENOMEM;
-	tm_hist_init(s->hist);
+	tm_hist_init_lazy(s->hist);
 	return 0;
 }
 

@@ -477,6 +477,49 @@ static void bench_merge(void)
 	free(edge);
 }
 
+/* a lazily initialized histogram over garbage behaves as a zeroed one */
+static void test_lazy_init(void)
+{
+	static struct tm_hist lazy, full, part;
+	static const uint64_t values[] = { 5000, 70, 123456789, 4000000, 4100000, 999 };
+	memset(&lazy, 0xa5, sizeof(lazy));
+	tm_hist_init_lazy(&lazy);
+	tm_hist_init(&full);
+	tm_hist_init(&part);
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		/* grow the range both ways, through every path that adds */
+		if (i % 2) {
+			tm_hist_add(&lazy, values[i]);
+		} else {
+			struct tm_buf b;
+			tm_buf_init(&b);
+			tm_hist_reset(&part);
+			tm_hist_add(&part, values[i]);
+			tm_hist_encode(&part, &b);
+			CHECK_INT_EQ(tm_hist_merge_encoded(&lazy, b.data, b.len), 0);
+			tm_buf_free(&b);
+		}
+		tm_hist_add(&full, values[i]);
+	}
+	static struct tm_hist lazy2;
+	memset(&lazy2, 0x5a, sizeof(lazy2));
+	tm_hist_init_lazy(&lazy2);
+	tm_hist_merge(&lazy2, &lazy);
+	for (double q = 0; q <= 1.0; q += 0.05) {
+		CHECK(tm_hist_percentile(&lazy, q) == tm_hist_percentile(&full, q));
+		CHECK(tm_hist_percentile(&lazy2, q) == tm_hist_percentile(&full, q));
+	}
+	CHECK(tm_hist_count(&lazy2) == tm_hist_count(&full));
+	struct tm_buf a, b;
+	tm_buf_init(&a);
+	tm_buf_init(&b);
+	tm_hist_encode(&lazy2, &a);
+	tm_hist_encode(&full, &b);
+	CHECK(a.len == b.len && !memcmp(a.data, b.data, a.len));
+	tm_buf_free(&a);
+	tm_buf_free(&b);
+}
+
 int main(void)
 {
 	test_bucket_layout();
@@ -484,6 +527,7 @@ int main(void)
 	test_percentile_edges();
 	test_bucket_iter();
 	test_merge();
+	test_lazy_init();
 	test_roundtrip();
 	test_decode_crafted();
 	test_decode_garbage();
