@@ -73,7 +73,8 @@ uint64_t tm_hash64_seeded(uint64_t seed, const void *data, size_t len)
 		h ^= h >> 32;
 	}
 	uint64_t w = 0;
-	memcpy(&w, p, len);
+	if (len)   /* an empty string may come as a NULL pointer */
+		memcpy(&w, p, len);
 	h = (h ^ w ^ ((uint64_t)len << 56)) * 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ull;
