@@ -301,6 +301,7 @@ struct live {
 	size_t n, cap;
 	struct trace_map pending;   /* trace ID -> index + 1 into items */
 	uint64_t mark;              /* rows up to this one are in the snapshot */
+	uint64_t skipped;           /* rows judged alone and left out */
 	int rc;
 };
 
@@ -410,15 +411,29 @@ static int add_profile_row(struct live *l, const void *k, size_t klen, const voi
 		return 0;   /* the mark */
 	if (profile_decode(v, vlen, &row) < 0)
 		return -EBADMSG;
+	const unsigned char *key = k;
+	struct trace_sum t;
+	int rc = profile_to_sum(l, &row, &t);
+	if (rc)
+		return rc;
+	/* most rows can be judged alone: those of a trace the pairer holds
+	 * merge with it, and superseding rows need the others of their trace */
+	int keep = (row.flags & PROFILE_SUPERSEDES) ||
+		   (l->pending.n && trace_map_find(&l->pending, key + 12));
+	if (!keep && (t.start < l->q->start_ns || t.start > l->q->end_ns ||
+		      (l->q->service.len && !t.has_svc) || (l->q->operation.len && !t.has_op))) {
+		l->skipped++;
+		return 0;
+	}
 	struct live_trace *x = live_add(l);
 	if (!x)
 		return -ENOMEM;
-	const unsigned char *key = k;
 	memcpy(x->trace_id, key + 12, TM_TRACE_ID_LEN);
 	for (int i = 0; i < 8; i++)
 		x->emitted = x->emitted << 8 | key[4 + i];
 	x->superseding = (row.flags & PROFILE_SUPERSEDES) != 0;
-	return profile_to_sum(l, &row, &x->t);
+	x->t = t;
+	return 0;
 }
 
 static int read_profiles_window(struct live *l)
@@ -590,10 +605,12 @@ int tm_slow_traces_live(struct tm_store_reader *rd, struct tm_smap *live,
 		return rc;
 	struct live l = { .rd = rd, .q = q, .svc = &svc, .ops = &ops };
 	trace_map_init(&l.pending, sizeof(size_t));
+	/* what the pairer holds first, so that rows of other traces can be
+	 * judged as they are read */
 	l.mark = profile_mark(rd);
-	rc = read_profiles_window(&l);
+	rc = tm_smap_pending(live, take_pending, take_row, &l);
 	if (!rc)
-		rc = tm_smap_pending(live, take_pending, take_row, &l);
+		rc = read_profiles_window(&l);
 	size_t n_profiles = l.n;
 	if (!rc)
 		rc = drop_superseded(&l);
