@@ -8,7 +8,9 @@
  * fresh IDs while the pieces of one trace keep one trace ID.  The same seed
  * gives the same spans in every format.  Times follow the wall clock, or,
  * with --spread, a virtual clock that moves trace by trace from the start
- * of a past window to now over the run's budget of spans or requests.
+ * of a past window to now over the run's budget of spans, requests or
+ * traces.  --traces N sends exactly N whole traces: the templates then hold
+ * a divisor of N traces, each round all of them.
  *
  * Prints one "name value" line per result on stdout; progress and the first
  * failure of each kind go to stderr.  Exit 0 when no request failed. */
@@ -50,8 +52,11 @@ struct options {
 	double duration_s;           /* 0 = not given */
 	uint64_t requests;           /* 0 = not given */
 	uint64_t spans;              /* 0 = not given */
+	uint64_t traces;             /* 0 = not given */
 	double spread_s;             /* 0 = times follow the wall clock */
 	uint32_t trace_spans_min, trace_spans_max;   /* 0, 0 = the generator's */
+	uint32_t services;           /* 0 = the generator's 20 */
+	const char *entry;           /* the root service of every trace; NULL = any */
 	uint32_t spans_per_batch;
 	uint64_t template_spans;
 	uint64_t seed;
@@ -76,13 +81,14 @@ struct run {
 	const struct options *opt;
 	struct otlpgen_set set;
 	uint64_t base_time_ns;       /* CLOCK_REALTIME the templates start at */
-	uint64_t request_limit;      /* from --requests and --spans; 0 = none */
+	uint64_t request_limit;      /* from --requests, --spans, --traces; 0 = none */
+	uint64_t template_traces;    /* --traces: traces the templates must hold */
 	uint64_t trace_step_ns;      /* --spread: virtual time between traces */
 	uint64_t start_mono_ns;
 	uint64_t deadline_mono_ns;   /* 0 = none */
 
 	atomic_uint_fast64_t next_ticket;
-	atomic_uint_fast64_t spans_sent, spans_acked, spans_rejected;
+	atomic_uint_fast64_t spans_sent, spans_acked, spans_rejected, roots_acked;
 	atomic_uint_fast64_t requests_ok, requests_failed, requests_retried;
 	atomic_uint_fast64_t reconnects, bytes_sent;
 	atomic_uint_fast64_t body_bytes;   /* of every request started, once */
@@ -407,6 +413,9 @@ static void on_success(struct worker *w, const struct otlpgen_template *t,
 		report_failure_once(run, -1, "partial success: the server rejected spans");
 	}
 	atomic_fetch_add(&run->spans_acked, t->n_spans - rejected);
+	/* which spans were rejected is unknown: count roots only when none was */
+	if (!rejected)
+		atomic_fetch_add(&run->roots_acked, t->n_roots);
 	atomic_fetch_add(&run->requests_ok, 1);
 	httpc_latency_add(&w->latency, latency_ns);
 	if (run->ids_out)
@@ -600,6 +609,8 @@ static void print_results(struct run *run, struct worker *workers, double elapse
 	printf("bytes_per_span %.0f\n",
 	       sent ? (double)atomic_load(&run->body_bytes) / (double)sent : 0.0);
 	printf("spans_per_trace %.1f\n", (double)run->set.n_spans / (double)run->set.n_traces);
+	printf("traces_acked %" PRIu64 "\n", (uint64_t)atomic_load(&run->roots_acked));
+	printf("services %u\n", run->opt->services ? run->opt->services : OTLPGEN_SERVICES_DEFAULT);
 	if (run->opt->spread_s > 0)
 		printf("spread_s %.0f\n", run->opt->spread_s);
 	printf("elapsed_s %.3f\n", elapsed_s);
@@ -625,10 +636,15 @@ static void usage(FILE *f)
 		"  --duration SECONDS       run this long (default 10 unless --requests/--spans)\n"
 		"  --requests N             send exactly N requests in total\n"
 		"  --spans N                send the fewest requests that hold N spans\n"
+		"  --traces N               send exactly N whole traces (the templates hold a\n"
+		"                           divisor of N traces; --template-spans bounds it)\n"
 		"  --spans-per-batch N      spans per request (default 512)\n"
 		"  --trace-spans MIN-MAX    spans per trace, uniform (default 5-50; N = exactly N)\n"
 		"  --spread SECONDS         trace k of K starts at now - SECONDS + k * SECONDS / K,\n"
-		"                           K from --requests or --spans (one of them is needed)\n"
+		"                           K from --requests, --spans or --traces (one is needed)\n"
+		"  --services N             services of the simulated system (default 20; at most\n"
+		"                           1000; beyond 20 copies named frontend-2, ...)\n"
+		"  --entry SERVICE          every trace's root span is in SERVICE\n"
 		"  --template-spans N       spans pre-generated as templates (default 100000)\n"
 		"  --seed N                 generator and ID-mask seed (default: random)\n"
 		"  --server-pid PID         sample /proc/PID/status every 100 ms, report peaks\n"
@@ -672,8 +688,9 @@ static int parse_range(const char *s, uint32_t *min, uint32_t *max)
 
 enum {
 	OPT_URL = 256, OPT_FORMAT, OPT_CONNECTIONS, OPT_DURATION, OPT_REQUESTS, OPT_SPANS,
-	OPT_SPB, OPT_TRACE_SPANS, OPT_SPREAD, OPT_TEMPLATE_SPANS, OPT_SEED, OPT_PID,
-	OPT_IDS_OUT, OPT_GZIP, OPT_QUIET, OPT_DUMP, OPT_DUMPS, OPT_HELP,
+	OPT_TRACES, OPT_SPB, OPT_TRACE_SPANS, OPT_SPREAD, OPT_SERVICES, OPT_ENTRY,
+	OPT_TEMPLATE_SPANS, OPT_SEED, OPT_PID, OPT_IDS_OUT, OPT_GZIP, OPT_QUIET, OPT_DUMP,
+	OPT_DUMPS, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -683,9 +700,12 @@ static const struct option long_options[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "requests", required_argument, NULL, OPT_REQUESTS },
 	{ "spans", required_argument, NULL, OPT_SPANS },
+	{ "traces", required_argument, NULL, OPT_TRACES },
 	{ "spans-per-batch", required_argument, NULL, OPT_SPB },
 	{ "trace-spans", required_argument, NULL, OPT_TRACE_SPANS },
 	{ "spread", required_argument, NULL, OPT_SPREAD },
+	{ "services", required_argument, NULL, OPT_SERVICES },
+	{ "entry", required_argument, NULL, OPT_ENTRY },
 	{ "template-spans", required_argument, NULL, OPT_TEMPLATE_SPANS },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "server-pid", required_argument, NULL, OPT_PID },
@@ -728,8 +748,20 @@ static int apply_option(int c, const char *arg, int argc, char **argv, struct op
 		rc = parse_u64(arg, &opt->spans);
 		rc = rc ? rc : (opt->spans ? 0 : -EINVAL);
 		break;
+	case OPT_TRACES:
+		rc = parse_u64(arg, &opt->traces);
+		rc = rc ? rc : (opt->traces ? 0 : -EINVAL);
+		break;
 	case OPT_TRACE_SPANS:
 		rc = parse_range(arg, &opt->trace_spans_min, &opt->trace_spans_max);
+		break;
+	case OPT_SERVICES:
+		rc = parse_u64(arg, &v);
+		opt->services = (uint32_t)v;
+		rc = rc ? rc : (v < 1 || v > OTLPGEN_SERVICES_LIMIT ? -EINVAL : 0);
+		break;
+	case OPT_ENTRY:
+		opt->entry = arg;
 		break;
 	case OPT_SPREAD:
 		opt->spread_s = strtod(arg, NULL);
@@ -808,11 +840,17 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		return -EINVAL;
 	}
 #endif
-	if (opt->spread_s > 0 && !opt->requests && !opt->spans) {
-		fprintf(stderr, "loadgen: --spread needs --requests or --spans\n");
+	if (opt->spread_s > 0 && !opt->requests && !opt->spans && !opt->traces) {
+		fprintf(stderr, "loadgen: --spread needs --requests, --spans or --traces\n");
 		return -EINVAL;
 	}
-	if (!opt->duration_s && !opt->requests && !opt->spans)
+	if (opt->entry && otlpgen_service_index(opt->services, opt->entry) < 0) {
+		fprintf(stderr, "loadgen: --entry %s: no such service among the %u (frontend, "
+			"api-gateway, ..., frontend-2, ...)\n", opt->entry,
+			opt->services ? opt->services : OTLPGEN_SERVICES_DEFAULT);
+		return -EINVAL;
+	}
+	if (!opt->duration_s && !opt->requests && !opt->spans && !opt->traces)
 		opt->duration_s = 10;
 	if (!opt->has_seed)
 		opt->seed = clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
@@ -834,6 +872,9 @@ static void generate(struct run *run, uint64_t min_spans)
 		.base_time_ns = run->base_time_ns,
 		.trace_spans_min = opt->trace_spans_min,
 		.trace_spans_max = opt->trace_spans_max,
+		.n_traces = run->template_traces,
+		.n_services = opt->services,
+		.entry_service = opt->entry,
 	};
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 
@@ -930,6 +971,12 @@ static void plan_run(struct run *run)
 
 		limit = limit && limit < n ? limit : n;
 	}
+	if (opt->traces) {
+		/* the templates hold a divisor of --traces traces, all complete */
+		uint64_t n = opt->traces / run->set.n_traces * run->set.n;
+
+		limit = limit && limit < n ? limit : n;
+	}
 	run->request_limit = limit;
 	if (opt->spread_s > 0) {
 		traces = (double)limit * (double)run->set.n_traces / (double)run->set.n;
@@ -937,6 +984,24 @@ static void plan_run(struct run *run)
 		if (!run->trace_step_ns)
 			run->trace_step_ns = 1;
 	}
+}
+
+/* --traces N: the templates hold D traces, the largest divisor of N whose
+ * traces fit in about --template-spans spans (by the mean trace size), so
+ * that N / D rounds over all the templates send exactly N whole traces.
+ * 0 without --traces. */
+static uint64_t template_traces_for(const struct options *opt)
+{
+	double mean = opt->trace_spans_max ?
+		(opt->trace_spans_min + opt->trace_spans_max) / 2.0 : 27.5;
+	uint64_t cap = (uint64_t)((double)opt->template_spans / mean), rounds;
+
+	if (!opt->traces || opt->dump_batch || opt->dump_dir)
+		return 0;
+	cap = cap ? cap : 1;
+	for (rounds = (opt->traces + cap - 1) / cap; opt->traces % rounds; rounds++)
+		;
+	return opt->traces / rounds;
 }
 
 static uint64_t template_spans_needed(const struct options *opt)
@@ -1073,6 +1138,7 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &opt) < 0)
 		return 2;
 	run_init(&run, &opt);
+	run.template_traces = template_traces_for(&opt);
 	generate(&run, template_spans_needed(&opt));
 	plan_run(&run);
 	if (opt.dump_batch || opt.dump_dir) {

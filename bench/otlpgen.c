@@ -179,7 +179,7 @@ struct service {
 	int db_port;
 };
 
-static const struct service services[] = {
+static const struct service base_services[] = {
 	{ "frontend", "nodejs", "js", NULL, NULL, 0 },
 	{ "api-gateway", "go", "go", NULL, NULL, 0 },
 	{ "auth", "go", "go", "redis", "redis-auth", 6379 },
@@ -202,7 +202,7 @@ static const struct service services[] = {
 	{ "fraud-detection", "python", "py", "redis", "redis-fraud", 6379 },
 };
 
-#define N_SERVICES (sizeof(services) / sizeof(services[0]))
+#define N_BASE_SERVICES (sizeof(base_services) / sizeof(base_services[0]))
 #define N_OPS 8            /* HTTP operations per service */
 #define N_INSTANCES 3      /* instances (resources) per service */
 #define MIN_SPANS 5        /* spans per trace, unless the options say */
@@ -222,6 +222,67 @@ static const char *const error_messages[] = {
 	"deadline exceeded", "connection reset by peer", "upstream returned 503",
 	"invalid argument: quantity must be positive", "lock wait timeout exceeded",
 };
+
+/* the services of a run: base_services, then copies of them named
+ * "<name>-2", "<name>-3", ... in that order, each copy with a database
+ * host of its own ("pg-users-2"), so a bigger system has more databases
+ * too. */
+struct service_table {
+	struct service *v;
+	char (*names)[2][48];        /* of each service: its name, its database host */
+	uint32_t n;
+};
+
+/* writes the name of service i of a run ("frontend", ..., "frontend-2",
+ * ...) and, if it has a database, its host, into out[0] and out[1]. */
+static void service_names(uint32_t i, char out[2][48])
+{
+	const struct service *base = &base_services[i % N_BASE_SERVICES];
+	uint32_t copy = i / N_BASE_SERVICES + 1;
+
+	if (copy == 1) {
+		snprintf(out[0], sizeof(out[0]), "%s", base->name);
+		snprintf(out[1], sizeof(out[1]), "%s", base->db_host ? base->db_host : "");
+	} else {
+		snprintf(out[0], sizeof(out[0]), "%s-%u", base->name, copy);
+		snprintf(out[1], sizeof(out[1]), "%s-%u", base->db_host ? base->db_host : "", copy);
+	}
+}
+
+static void service_table_init(struct service_table *t, uint32_t n)
+{
+	t->n = n;
+	t->v = otlpgen_xrealloc(NULL, n * sizeof(*t->v));
+	t->names = otlpgen_xrealloc(NULL, n * sizeof(*t->names));
+	for (uint32_t i = 0; i < n; i++) {
+		t->v[i] = base_services[i % N_BASE_SERVICES];
+		service_names(i, t->names[i]);
+		t->v[i].name = t->names[i][0];
+		if (t->v[i].db_host)
+			t->v[i].db_host = t->names[i][1];
+	}
+}
+
+static void service_table_free(struct service_table *t)
+{
+	free(t->v);
+	free(t->names);
+	memset(t, 0, sizeof(*t));
+}
+
+int otlpgen_service_index(uint32_t n_services, const char *name)
+{
+	char names[2][48];
+
+	if (!n_services)
+		n_services = OTLPGEN_SERVICES_DEFAULT;
+	for (uint32_t i = 0; i < n_services && i < OTLPGEN_SERVICES_LIMIT; i++) {
+		service_names(i, names);
+		if (strcmp(names[0], name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
 
 struct gen_span {
 	uint8_t span_id[OTLPGEN_SPAN_ID_LEN];
@@ -243,6 +304,7 @@ struct pending {
 	struct otlpgen_buf buf;
 	struct u32vec trace_id_off, span_id_off, parent_id_off, time_off, time_trace;
 	uint32_t n_spans;
+	uint32_t n_roots;
 	uint32_t n_flushed;
 	struct otlpgen_attrs resource;   /* of the batch being filled */
 };
@@ -253,7 +315,10 @@ struct gen {
 	const struct otlpgen_codec *codec;
 	struct otlpgen_set *set;
 	size_t cap_items;
-	struct pending pending[N_SERVICES];
+	const struct service *services;  /* of the service table */
+	uint32_t n_services;
+	int entry;                       /* the root service of every trace; -1: any */
+	struct pending *pending;         /* one per service */
 	struct otlpgen_span span;        /* the span being encoded */
 	struct otlpgen_buf span_buf;
 	uint64_t full_spans;
@@ -325,13 +390,21 @@ static int pick_parent(struct gen *g, const struct gen_span *sp, int n)
 	return 0;
 }
 
+/* n distinct services for a trace; the first is the root's (the entry
+ * service, when the options name one). */
 static void pick_services(struct gen *g, uint16_t *out, int n)
 {
-	for (int i = 0; i < n; i++) {
+	int first = 0;
+
+	if (g->entry >= 0) {
+		out[0] = (uint16_t)g->entry;
+		first = 1;
+	}
+	for (int i = first; i < n; i++) {
 		int is_dup;
 
 		do {
-			out[i] = (uint16_t)rng_below(&g->rng, N_SERVICES);
+			out[i] = (uint16_t)rng_below(&g->rng, g->n_services);
 			is_dup = 0;
 			for (int j = 0; j < i; j++)
 				is_dup |= out[j] == out[i];
@@ -358,6 +431,8 @@ static int gen_trace(struct gen *g, struct gen_span *sp)
 
 	if (n_services > 1 + (target - 1) / 2)
 		n_services = 1 + (target - 1) / 2;
+	if ((uint32_t)n_services > g->n_services)
+		n_services = (int)g->n_services;
 	pick_services(g, svc, n_services);
 	root = new_span(g, sp, &n, -1);
 	root->kind = 2;
@@ -375,7 +450,7 @@ static int gen_trace(struct gen *g, struct gen_span *sp)
 				svc[rng_below(&g->rng, (uint64_t)n_services)];
 
 			add_remote_call(g, sp, &n, p, callee);
-		} else if (roll < 65 && services[sp[p].service].db_system) {
+		} else if (roll < 65 && g->services[sp[p].service].db_system) {
 			struct gen_span *d = new_span(g, sp, &n, p);
 
 			d->kind = 3;
@@ -394,11 +469,11 @@ static int gen_trace(struct gen *g, struct gen_span *sp)
 
 /*---- span attributes and names ----*/
 
+/* the URL path of s's operation on the service called name */
 static const char *route_path(char *out, size_t size, const struct gen_span *s,
-			      uint16_t service, int is_concrete)
+			      const char *name, int is_concrete)
 {
 	const char *fmt = route_fmt[s->op & 3];
-	const char *name = services[service].name;
 
 	if (!is_concrete || (s->op & 3) % 2 == 0)
 		snprintf(out, size, fmt, name);
@@ -419,13 +494,14 @@ static int http_status(const struct gen_span *s)
 static void server_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_attrs *l)
 {
 	char buf[128];
+	const char *name = g->services[s->service].name;
 
 	attr_str(l, "http.request.method", http_methods[s->op >> 2]);
-	attr_strf(l, "url.path", "%s", route_path(buf, sizeof(buf), s, s->service, 1));
+	attr_strf(l, "url.path", "%s", route_path(buf, sizeof(buf), s, name, 1));
 	attr_str(l, "url.scheme", "http");
-	attr_strf(l, "http.route", "%s", route_path(buf, sizeof(buf), s, s->service, 0));
+	attr_strf(l, "http.route", "%s", route_path(buf, sizeof(buf), s, name, 0));
 	attr_int(l, "http.response.status_code", http_status(s));
-	attr_str(l, "server.address", services[s->service].name);
+	attr_str(l, "server.address", name);
 	attr_int(l, "server.port", 8080);
 	attr_strf(l, "client.address", "10.0.%u.%u", (unsigned)rng_below(&g->rng, 8),
 		  (unsigned)rng_below(&g->rng, 250) + 2);
@@ -441,11 +517,11 @@ static void server_attrs(struct gen *g, const struct gen_span *s, struct otlpgen
 static void client_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_attrs *l)
 {
 	char buf[128];
-	const char *peer = services[s->peer].name;
+	const char *peer = g->services[s->peer].name;
 
 	attr_str(l, "http.request.method", http_methods[s->op >> 2]);
 	attr_strf(l, "url.full", "http://%s:8080%s", peer,
-		  route_path(buf, sizeof(buf), s, s->peer, 1));
+		  route_path(buf, sizeof(buf), s, peer, 1));
 	attr_str(l, "server.address", peer);
 	attr_int(l, "server.port", 8080);
 	attr_int(l, "http.response.status_code", http_status(s));
@@ -458,7 +534,7 @@ static void client_attrs(struct gen *g, const struct gen_span *s, struct otlpgen
 
 static void db_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_attrs *l)
 {
-	const struct service *sv = &services[s->service];
+	const struct service *sv = &g->services[s->service];
 	const char *table = tables[s->op >> 2];
 	int is_redis = strcmp(sv->db_system, "redis") == 0;
 	const char *op = is_redis ? redis_ops[s->op & 3] : sql_ops[s->op & 3];
@@ -481,11 +557,11 @@ static void db_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_att
 
 static void internal_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_attrs *l)
 {
-	const char *svc = services[s->service].name;
+	const char *svc = g->services[s->service].name;
 	const char *op = internal_ops[s->op];
 
 	attr_strf(l, "code.function.name", "%s.%s", svc, op);
-	attr_strf(l, "code.file.path", "src/%s/%s.%s", svc, op, services[s->service].file_ext);
+	attr_strf(l, "code.file.path", "src/%s/%s.%s", svc, op, g->services[s->service].file_ext);
 	attr_int(l, "code.line.number", 20 + (int64_t)rng_below(&g->rng, 800));
 	attr_int(l, "thread.id", 1 + (int64_t)rng_below(&g->rng, 64));
 	attr_str(l, "thread.name", "worker");
@@ -496,21 +572,22 @@ static void internal_attrs(struct gen *g, const struct gen_span *s, struct otlpg
 	attr_str(l, "app.feature_flag", rng_percent(&g->rng, 50) ? "new-checkout" : "control");
 }
 
-static void span_name(char *out, size_t size, const struct gen_span *s)
+static void span_name(char *out, size_t size, const struct gen_span *s,
+		      const struct service *sv)
 {
 	char route[128];
 
 	if (s->kind == 2)
 		snprintf(out, size, "%s %s", http_methods[s->op >> 2],
-			 route_path(route, sizeof(route), s, s->service, 0));
+			 route_path(route, sizeof(route), s, sv->name, 0));
 	else if (s->kind == 3 && !s->is_db)
 		snprintf(out, size, "%s", http_methods[s->op >> 2]);
-	else if (s->is_db && strcmp(services[s->service].db_system, "redis") == 0)
+	else if (s->is_db && strcmp(sv->db_system, "redis") == 0)
 		snprintf(out, size, "%s", redis_ops[s->op & 3]);
 	else if (s->is_db)
 		snprintf(out, size, "%s %s", sql_ops[s->op & 3], tables[s->op >> 2]);
 	else
-		snprintf(out, size, "%s.%s", services[s->service].name, internal_ops[s->op]);
+		snprintf(out, size, "%s.%s", sv->name, internal_ops[s->op]);
 }
 
 /*---- spans ----*/
@@ -531,7 +608,8 @@ static void span_attrs(struct gen *g, const struct gen_span *s, struct otlpgen_a
 
 /* the event of a span that has one: an exception on errors, else a cache
  * miss, half-way through the span. */
-static void span_event(const struct gen_span *s, struct otlpgen_span *out)
+static void span_event(const struct gen_span *s, const struct service *sv,
+		       struct otlpgen_span *out)
 {
 	struct otlpgen_attrs *l = &out->event_attrs;
 
@@ -547,7 +625,7 @@ static void span_event(const struct gen_span *s, struct otlpgen_span *out)
 			 "    at Client.call (client.js:120:11)\n    at handler (server.js:48:5)");
 	} else {
 		out->event_name = "cache.miss";
-		attr_strf(l, "cache.key", "%s:%u", services[s->service].name, s->user);
+		attr_strf(l, "cache.key", "%s:%u", sv->name, s->user);
 	}
 }
 
@@ -562,16 +640,16 @@ static void describe_span(struct gen *g, const uint8_t *trace_id, const struct g
 	out->trace_id = trace_id;
 	out->span_id = s->span_id;
 	out->parent_span_id = s->parent >= 0 ? sp[s->parent].span_id : NULL;
-	out->service = services[s->service].name;
+	out->service = g->services[s->service].name;
 	out->resource = &g->pending[s->service].resource;
-	span_name(out->name, sizeof(out->name), s);
+	span_name(out->name, sizeof(out->name), s, &g->services[s->service]);
 	out->kind = s->kind;
 	out->start_ns = s->start_ns;
 	out->end_ns = s->end_ns;
 	span_attrs(g, s, &out->attrs);
 	out->has_event = s->is_error || rng_percent(&g->rng, 4);
 	if (out->has_event)
-		span_event(s, out);
+		span_event(s, &g->services[s->service], out);
 	out->error_message = s->is_error ?
 		error_messages[s->op % (sizeof(error_messages) / sizeof(error_messages[0]))] : NULL;
 	out->flags = s->has_remote_parent ? 0x301 : 0x101;
@@ -593,6 +671,8 @@ static void pending_add(struct gen *g, struct pending *pd)
 	u32vec_push(&pd->span_id_off, base + off.span_id);
 	if (g->span.parent_span_id)
 		u32vec_push(&pd->parent_id_off, base + off.parent_id);
+	else
+		pd->n_roots++;
 	for (int i = 0; i < off.n_times; i++) {
 		u32vec_push(&pd->time_off, base + off.times[i]);
 		u32vec_push(&pd->time_trace, (uint32_t)(g->set->n_traces - 1));
@@ -602,10 +682,9 @@ static void pending_add(struct gen *g, struct pending *pd)
 
 /*---- batches ----*/
 
-static void resource_attrs(size_t svc, uint32_t instance, struct otlpgen_attrs *l)
+static void resource_attrs(const struct service *sv, size_t svc, uint32_t instance,
+			   struct otlpgen_attrs *l)
 {
-	const struct service *sv = &services[svc];
-
 	l->n = 0;
 	l->text_used = 0;
 	attr_str(l, "service.name", sv->name);
@@ -657,6 +736,7 @@ static void flush_pending(struct gen *g, size_t svc)
 	if (tail.len)
 		memcpy(t->body + head.len + pd->buf.len, tail.p, tail.len);
 	t->n_spans = pd->n_spans;
+	t->n_roots = pd->n_roots;
 	t->trace_id_off = offsets_take(&pd->trace_id_off, (uint32_t)head.len);
 	t->span_id_off = offsets_take(&pd->span_id_off, (uint32_t)head.len);
 	t->parent_id_off = offsets_take(&pd->parent_id_off, (uint32_t)head.len);
@@ -671,7 +751,8 @@ static void flush_pending(struct gen *g, size_t svc)
 	pd->trace_id_off.n = pd->span_id_off.n = pd->parent_id_off.n = pd->time_off.n = 0;
 	pd->time_trace.n = 0;
 	pd->n_spans = 0;
-	resource_attrs(svc, ++pd->n_flushed % N_INSTANCES, &pd->resource);
+	pd->n_roots = 0;
+	resource_attrs(&g->services[svc], svc, ++pd->n_flushed % N_INSTANCES, &pd->resource);
 	free(head.p);
 	free(tail.p);
 }
@@ -699,12 +780,11 @@ static const struct otlpgen_codec *codec_of(enum otlpgen_format format)
 	return &otlpgen_codec_otlp_proto;
 }
 
-void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out)
+/* checks the options the caller must have checked, and sets up g. */
+static void gen_init(struct gen *g, const struct otlpgen_options *opt,
+		     struct service_table *table, struct otlpgen_set *out)
 {
-	struct gen *g = otlpgen_xrealloc(NULL, sizeof(*g));
-	struct gen_span *sp;
-	uint8_t trace_id[OTLPGEN_TRACE_ID_LEN];
-	uint32_t per_batch = opt->spans_per_batch ? opt->spans_per_batch : 1;
+	uint32_t n_services = opt->n_services ? opt->n_services : OTLPGEN_SERVICES_DEFAULT;
 
 	memset(g, 0, sizeof(*g));
 	memset(out, 0, sizeof(*out));
@@ -717,14 +797,43 @@ void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out
 		g->trace_spans_min = (int)opt->trace_spans_min;
 		g->trace_spans_max = (int)opt->trace_spans_max;
 	}
-	sp = otlpgen_xrealloc(NULL, (size_t)(g->trace_spans_max + 1) * sizeof(*sp));
+	if (n_services > OTLPGEN_SERVICES_LIMIT)
+		abort();
+	g->entry = opt->entry_service ? otlpgen_service_index(n_services, opt->entry_service) : -1;
+	if (opt->entry_service && g->entry < 0)
+		abort();   /* the caller checks the name */
+	service_table_init(table, n_services);
+	g->services = table->v;
+	g->n_services = n_services;
+	g->pending = otlpgen_xrealloc(NULL, n_services * sizeof(*g->pending));
+	memset(g->pending, 0, n_services * sizeof(*g->pending));
+	for (uint32_t s = 0; s < n_services; s++)
+		resource_attrs(&g->services[s], s, 0, &g->pending[s].resource);
 	rng_seed(&g->rng, opt->seed);
 	g->opt = opt;
 	g->codec = codec_of(opt->format);
 	g->set = out;
-	for (size_t s = 0; s < N_SERVICES; s++)
-		resource_attrs(s, 0, &g->pending[s].resource);
-	while (g->full_spans < opt->min_spans) {
+}
+
+/* whether the options ask for another trace */
+static int wants_trace(const struct gen *g)
+{
+	if (g->opt->n_traces)
+		return g->set->n_traces < g->opt->n_traces;
+	return g->full_spans < g->opt->min_spans;
+}
+
+void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out)
+{
+	struct gen *g = otlpgen_xrealloc(NULL, sizeof(*g));
+	struct service_table table;
+	struct gen_span *sp;
+	uint8_t trace_id[OTLPGEN_TRACE_ID_LEN];
+	uint32_t per_batch = opt->spans_per_batch ? opt->spans_per_batch : 1;
+
+	gen_init(g, opt, &table, out);
+	sp = otlpgen_xrealloc(NULL, (size_t)(g->trace_spans_max + 1) * sizeof(*sp));
+	while (wants_trace(g)) {
 		int n = gen_trace(g, sp);
 
 		rng_bytes(&g->rng, trace_id, sizeof(trace_id));
@@ -740,11 +849,13 @@ void otlpgen_generate(const struct otlpgen_options *opt, struct otlpgen_set *out
 			}
 		}
 	}
-	for (size_t s = 0; s < N_SERVICES; s++) {
+	for (uint32_t s = 0; s < g->n_services; s++) {
 		if (g->pending[s].n_spans)
 			flush_pending(g, s);
 		pending_free(&g->pending[s]);
 	}
+	free(g->pending);
+	service_table_free(&table);
 	free(g->span_buf.p);
 	free(sp);
 	free(g);

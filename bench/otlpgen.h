@@ -2,7 +2,7 @@
  * OTLP/JSON or Zipkin v2 JSON.
  *
  * Generates realistic traces (trees of 5 to 50 spans, or a chosen range,
- * over 3 to 6 services)
+ * over 3 to 6 of 20 services, or of a chosen number)
  * and encodes them the way SDKs export them: one request per service (for
  * OTLP one ResourceSpans with one ScopeSpans; for Zipkin one JSON array),
  * so the spans of one trace are spread over several requests.  The same
@@ -42,6 +42,7 @@ struct otlpgen_template {
 	unsigned char *body;
 	size_t len;
 	uint32_t n_spans;
+	uint32_t n_roots;           /* spans without a parent: each trace has one */
 	uint32_t *trace_id_off;     /* n_spans: each span's trace ID */
 	uint32_t *span_id_off;      /* n_spans: each span's span ID */
 	uint32_t *parent_id_off;    /* n_parents: parent span IDs */
@@ -70,9 +71,19 @@ struct otlpgen_options {
 	uint32_t trace_spans_min;    /* spans per trace, uniform in [min, max] */
 	uint32_t trace_spans_max;    /* with 1 <= min <= max <= the limit below
 				      * (else abort); max 0 = 5 to 50 */
+	uint64_t n_traces;           /* > 0: exactly this many traces (min_spans
+				      * is then ignored) */
+	uint32_t n_services;         /* services of the system, at most the limit
+				      * below (else abort); 0 = 20 */
+	const char *entry_service;   /* the root service of every trace (it may
+				      * also be called further down); NULL =
+				      * any.  Must be a service of the system
+				      * (else abort) */
 };
 
-#define OTLPGEN_TRACE_SPANS_LIMIT 1000   /* largest trace_spans_max */
+#define OTLPGEN_TRACE_SPANS_LIMIT 10000  /* largest trace_spans_max */
+#define OTLPGEN_SERVICES_DEFAULT 20
+#define OTLPGEN_SERVICES_LIMIT 1000      /* largest n_services */
 
 /* the masks and time shift of one round over the templates.  Every time
  * of trace k (its number in generation order) moves by time_shift_ns +
@@ -90,6 +101,12 @@ int otlpgen_format_parse(const char *name, enum otlpgen_format *out);
 
 /* the name otlpgen_format_parse() knows the format by. */
 const char *otlpgen_format_name(enum otlpgen_format format);
+
+/* the number of the service called name in a system of n_services (0 =
+ * the default); -1 if it has none.  Services 0 to 19 are "frontend",
+ * "api-gateway", ..., "fraud-detection"; service 20 + k is a copy of
+ * service k % 20 named with "-2", "-3", ... after it ("frontend-2"). */
+int otlpgen_service_index(uint32_t n_services, const char *name);
 
 /* generates templates; full batches come first, then one last partial batch
  * per service that still held spans (so every trace is complete). */

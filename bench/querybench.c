@@ -7,12 +7,15 @@
  * --expect-spans, the number of spans in the Jaeger JSON).  Direct mode
  * (--direct DATA_DIR) opens the store read-only in this process and times
  * tm_store_trace_get() alone, so the two runs side by side show what HTTP
- * and JSON add to the storage cost.
+ * and JSON add to the storage cost.  With --critical-path both ask for
+ * the trace's critical path instead: GET /api/traces/{id}/critical-path,
+ * and directly tm_store_trace_get() then tm_cp_analyze(), timed apart.
  *
- * Endpoint mode (--search, --slow, --services, in any number): one phase
- * per endpoint, each --duration long, on the same connections; the service
- * of each search is picked at random from GET /api/services, and the time
- * window ends at the wall clock's now.  The baseline is GET
+ * Endpoint mode (--search, --slow, --services, --servicemap, --bottlenecks,
+ * in any number): one phase per endpoint, each --duration long, on the
+ * same connections; the service of each query is --service, or one picked
+ * at random from GET /api/services, and the time window ends at --end, or
+ * at the wall clock's now.  The baseline is GET
  * /api/v2/autocompleteKeys, which answers from the configuration without
  * touching the store: the floor of HTTP and the server's request handling.
  * It runs as the first and the last phase, so a drift of the machine over
@@ -28,6 +31,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +39,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "critical_path.h"
 #include "httpc.h"
 #include "span.h"
 #include "store.h"
@@ -46,6 +51,10 @@
 					   * "spanID" also appears in references */
 #define TRACE_MARKER "\"processes\""      /* once per Jaeger trace object */
 #define SLOW_MARKER "\"rootService\""     /* once per slow-traces entry */
+#define CP_SPAN_MARKER "\"onPath\""       /* once per span of a critical-path answer */
+#define EDGE_MARKER "\"source\""          /* once per service-map edge */
+#define NODE_MARKER "\"kind\""            /* once per service-map node */
+#define BOTTLENECK_MARKER "\"excess\""    /* once per bottleneck row */
 #define MAX_PHASES 16
 #define DEFAULT_LIMIT 20
 #define FLOOR_PATH "/api/v2/autocompleteKeys"
@@ -58,6 +67,8 @@ enum query_kind {
 	QUERY_SEARCH,                /* GET /api/traces?service=&start=&end=&limit= */
 	QUERY_SLOW,                  /* GET /api/slow-traces?service=&start=&end=&limit= */
 	QUERY_SERVICES,              /* GET /api/services */
+	QUERY_SERVICEMAP,            /* GET /api/servicemap?start=&end= */
+	QUERY_BOTTLENECKS,           /* GET /api/bottlenecks?service=&start=&end= */
 };
 
 /* one endpoint timed for --duration (or --requests) */
@@ -83,6 +94,9 @@ struct options {
 	uint64_t requests;           /* 0 = not given */
 	uint64_t seed;
 	int64_t expect_spans;        /* -1 = do not check */
+	int is_critical_path;        /* trace mode: the critical path, not the trace */
+	const char *service;         /* endpoint mode: every query's; NULL = random */
+	uint64_t end_us;             /* endpoint mode: windows end here; 0 = now */
 	struct phase phases[MAX_PHASES];   /* endpoint mode; as given */
 	int n_phases;                /* 0 = trace mode */
 	uint32_t limit;              /* of searches and slow-traces */
@@ -110,6 +124,7 @@ struct worker {
 	uint64_t rng;
 	struct httpc_conn conn;      /* keeps the whole body of each response */
 	struct httpc_latency latency;  /* one per successful query */
+	struct httpc_latency read_latency, analysis_latency;   /* --direct --critical-path */
 };
 
 static atomic_int stop_requested;
@@ -242,7 +257,8 @@ static const char *count_results(const struct run *run, const struct httpc_respo
 	*total = 0;
 	switch (kind) {
 	case QUERY_TRACE:
-		*results = count_marker(body, r->body_len, SPAN_MARKER);
+		*results = count_marker(body, r->body_len,
+					run->opt->is_critical_path ? CP_SPAN_MARKER : SPAN_MARKER);
 		if (run->opt->expect_spans >= 0 && *results != (uint64_t)run->opt->expect_spans) {
 			snprintf(why, size, "%zu spans in the answer, expected %" PRId64,
 				 *results, run->opt->expect_spans);
@@ -265,6 +281,14 @@ static const char *count_results(const struct run *run, const struct httpc_respo
 	case QUERY_FLOOR:
 	case QUERY_SERVICES:
 		*results = array_strings(body, NULL, NULL);
+		return NULL;
+	case QUERY_SERVICEMAP:
+		*results = count_marker(body, r->body_len, EDGE_MARKER);
+		*total = count_marker(body, r->body_len, NODE_MARKER);
+		return NULL;
+	case QUERY_BOTTLENECKS:
+		*results = count_marker(body, r->body_len, BOTTLENECK_MARKER);
+		*total = json_number(body, "\"slowTraces\"") + json_number(body, "\"typicalTraces\"");
 		return NULL;
 	}
 	if (*results > limit) {
@@ -347,7 +371,8 @@ static void query_endpoint(struct worker *w)
 	struct run *run = w->run;
 	const struct phase *ph = run->phase;
 	const char *service = run->services[rng_next(&w->rng) % run->n_services];
-	uint64_t end = realtime_us(), start = end - ph->window_us;
+	uint64_t end = run->opt->end_us ? run->opt->end_us : realtime_us();
+	uint64_t start = end > ph->window_us ? end - ph->window_us : 0;
 	char path[512];
 
 	switch (ph->kind) {
@@ -360,6 +385,14 @@ static void query_endpoint(struct worker *w)
 	case QUERY_SERVICES:
 		snprintf(path, sizeof(path), "/api/services");
 		break;
+	case QUERY_SERVICEMAP:
+		snprintf(path, sizeof(path), "/api/servicemap?start=%" PRIu64 "&end=%" PRIu64,
+			 start, end);
+		break;
+	case QUERY_BOTTLENECKS:
+		snprintf(path, sizeof(path), "/api/bottlenecks?service=%s&start=%" PRIu64
+			 "&end=%" PRIu64, service, start, end);
+		break;
 	case QUERY_FLOOR:
 	case QUERY_TRACE:
 		snprintf(path, sizeof(path), FLOOR_PATH);
@@ -368,20 +401,33 @@ static void query_endpoint(struct worker *w)
 	query_http(w, path, path);
 }
 
-/* one lookup in the store itself, with a fresh arena as the server uses. */
+/* the critical path of trace (as GET /api/traces/{id}/critical-path
+ * computes it) from arena; returns 0 or a negative errno. */
+static int analyze_trace(const struct tm_trace *trace, struct tm_arena *arena)
+{
+	struct tm_cp_analysis cp;
+
+	return tm_cp_analyze(trace, NULL, arena, &cp);
+}
+
+/* one lookup in the store itself, with a fresh arena as the server uses;
+ * with --critical-path, then the analysis, each timed on its own. */
 static void query_direct(struct worker *w, size_t i)
 {
 	struct run *run = w->run;
 	struct tm_arena arena;
 	struct tm_trace trace;
 	char what[128];
-	uint64_t t0 = clock_ns(), t1;
+	uint64_t t0 = clock_ns(), t1, t2;
 	int rc;
 
 	tm_arena_init(&arena, 0);
 	rc = tm_store_trace_get(run->store, run->ids[i], &arena, &trace);
-	tm_arena_clear(&arena);
 	t1 = clock_ns();
+	if (rc == 0 && run->opt->is_critical_path)
+		rc = analyze_trace(&trace, &arena);
+	t2 = clock_ns();
+	tm_arena_clear(&arena);
 	if (rc < 0) {
 		fail_query(run, run->hex_ids[i], tm_store_strerror(rc));
 		return;
@@ -393,7 +439,11 @@ static void query_direct(struct worker *w, size_t i)
 		return;
 	}
 	atomic_fetch_add(&run->spans, trace.n_spans);
-	httpc_latency_add(&w->latency, t1 - t0);
+	httpc_latency_add(&w->latency, clock_ns() - t0);
+	if (run->opt->is_critical_path) {
+		httpc_latency_add(&w->read_latency, t1 - t0);
+		httpc_latency_add(&w->analysis_latency, t2 - t1);
+	}
 }
 
 static int next_ticket(struct run *run)
@@ -412,7 +462,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct run *run = w->run;
-	char path[64];
+	char path[96];
 
 	while (next_ticket(run)) {
 		size_t i;
@@ -425,7 +475,8 @@ static void *worker_main(void *arg)
 		if (run->store) {
 			query_direct(w, i);
 		} else {
-			snprintf(path, sizeof(path), "/api/traces/%s", run->hex_ids[i]);
+			snprintf(path, sizeof(path), "/api/traces/%s%s", run->hex_ids[i],
+				 run->opt->is_critical_path ? "/critical-path" : "");
 			query_http(w, path, run->hex_ids[i]);
 		}
 	}
@@ -433,6 +484,22 @@ static void *worker_main(void *arg)
 }
 
 /*---- results ----*/
+
+/* prints NAME_p50_ms, NAME_p99_ms and NAME_max_ms of the latencies at
+ * offset in every worker (--direct --critical-path: the read and the
+ * analysis apart). */
+static void print_part(struct worker *workers, int n_workers, const char *name, size_t offset)
+{
+	struct httpc_latency all = { 0 };
+
+	for (int i = 0; i < n_workers; i++)
+		httpc_latency_merge(&all, (const struct httpc_latency *)
+				    ((const char *)&workers[i] + offset));
+	printf("%s_p50_ms %.3f\n", name, httpc_latency_ms(&all, 0.50));
+	printf("%s_p99_ms %.3f\n", name, httpc_latency_ms(&all, 0.99));
+	printf("%s_max_ms %.3f\n", name, httpc_latency_ms(&all, 1));
+	httpc_latency_clear(&all);
+}
 
 static void print_results(struct run *run, struct worker *workers, double elapsed_s)
 {
@@ -460,6 +527,12 @@ static void print_results(struct run *run, struct worker *workers, double elapse
 		printf("bytes_per_response %.0f\n",
 		       n ? (double)atomic_load(&run->body_bytes) / (double)n : 0.0);
 	httpc_latency_clear(&all);
+	if (run->store && run->opt->is_critical_path) {
+		print_part(workers, run->opt->connections, "read",
+			   offsetof(struct worker, read_latency));
+		print_part(workers, run->opt->connections, "analysis",
+			   offsetof(struct worker, analysis_latency));
+	}
 }
 
 /* adds src to dst. */
@@ -493,6 +566,21 @@ static void collect_phase(struct run *run, struct worker *workers, double elapse
 	res->elapsed_s += elapsed_s;
 }
 
+/* what a phase's totals count: slow-traces' "total" (the matching
+ * traces), the nodes of a service map, slowTraces + typicalTraces of
+ * bottlenecks */
+static const char *totals_name(enum query_kind kind)
+{
+	switch (kind) {
+	case QUERY_SERVICEMAP:
+		return "nodes";
+	case QUERY_BOTTLENECKS:
+		return "traces";
+	default:
+		return "total";
+	}
+}
+
 /* prints a phase as "NAME_what value" lines; floor_p99_ms > 0 adds the
  * p99 as a multiple of the floor's. */
 static void print_phase(const char *name, enum query_kind kind, struct phase_result *res,
@@ -513,8 +601,9 @@ static void print_phase(const char *name, enum query_kind kind, struct phase_res
 	printf("%s_nonempty %" PRIu64 "\n", name, res->nonempty);
 	printf("%s_results_per_response %.1f\n", name, (double)res->results * per);
 	printf("%s_bytes_per_response %.0f\n", name, (double)res->body_bytes * per);
-	if (kind == QUERY_SLOW)
-		printf("%s_total_per_response %.0f\n", name, (double)res->totals * per);
+	if (kind == QUERY_SLOW || kind == QUERY_SERVICEMAP || kind == QUERY_BOTTLENECKS)
+		printf("%s_%s_per_response %.0f\n", name, totals_name(kind),
+		       (double)res->totals * per);
 	if (floor_p99_ms > 0)
 		printf("%s_p99_of_floor %.1f\n", name, p99 / floor_p99_ms);
 }
@@ -732,6 +821,8 @@ static int run_queries(struct run *run)
 	for (int i = 0; i < opt->connections; i++) {
 		httpc_conn_clear(&workers[i].conn);
 		httpc_latency_clear(&workers[i].latency);
+		httpc_latency_clear(&workers[i].read_latency);
+		httpc_latency_clear(&workers[i].analysis_latency);
 	}
 	free(workers);
 	return rc;
@@ -743,7 +834,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: querybench --ids FILE [options]                 GET /api/traces/{id}\n"
-		"       querybench --search[=WINDOW] | --slow WINDOW | --services ... [options]\n"
+		"       querybench --search[=WINDOW] | --slow WINDOW | --services |\n"
+		"                  --servicemap WINDOW | --bottlenecks WINDOW ... [options]\n"
 		"  --ids FILE               trace IDs to ask for, one hex ID per line (first word)\n"
 		"  --url http://HOST:PORT   server (default http://127.0.0.1:4318)\n"
 		"  --direct DATA_DIR        no HTTP: time tm_store_trace_get() on the store, read-only\n"
@@ -751,10 +843,17 @@ static void usage(FILE *f)
 		"                           (WINDOW: N[smhd], default 1h)\n"
 		"  --slow WINDOW            GET /api/slow-traces?service=S&start=now-WINDOW&end=now&limit=L\n"
 		"  --services               GET /api/services\n"
+		"  --servicemap WINDOW      GET /api/servicemap?start=END-WINDOW&end=END\n"
+		"  --bottlenecks WINDOW     GET /api/bottlenecks?service=S&start=END-WINDOW&end=END\n"
 		"                           (each a phase of --duration, in the order given, between\n"
 		"                           two phases of GET " FLOOR_PATH ", the baseline;\n"
-		"                           S is a random service from /api/services)\n"
+		"                           S is --service or a random service from /api/services)\n"
 		"  --limit L                limit of --search and --slow (default 20)\n"
+		"  --service S              the service of every query (default: random)\n"
+		"  --end US                 windows end at US (µs since the epoch; default now)\n"
+		"  --critical-path          with --ids: GET /api/traces/{id}/critical-path; with\n"
+		"                           --direct also tm_cp_analyze(), timed apart (read_*,\n"
+		"                           analysis_*)\n"
 		"  --connections N          parallel keep-alive connections / threads (default 4)\n"
 		"  --duration SECONDS       run (each phase) this long (default 10 unless --requests)\n"
 		"  --requests N             send exactly N queries in total (per phase)\n"
@@ -823,7 +922,8 @@ static int add_phase(struct options *opt, enum query_kind kind, const char *pref
 
 enum {
 	OPT_IDS = 256, OPT_URL, OPT_DIRECT, OPT_CONNECTIONS, OPT_DURATION, OPT_REQUESTS,
-	OPT_SEED, OPT_EXPECT, OPT_SEARCH, OPT_SLOW, OPT_SERVICES, OPT_LIMIT, OPT_HELP,
+	OPT_SEED, OPT_EXPECT, OPT_SEARCH, OPT_SLOW, OPT_SERVICES, OPT_SERVICEMAP,
+	OPT_BOTTLENECKS, OPT_LIMIT, OPT_SERVICE, OPT_END, OPT_CRITICAL_PATH, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -838,7 +938,12 @@ static const struct option long_options[] = {
 	{ "search", optional_argument, NULL, OPT_SEARCH },
 	{ "slow", required_argument, NULL, OPT_SLOW },
 	{ "services", no_argument, NULL, OPT_SERVICES },
+	{ "servicemap", required_argument, NULL, OPT_SERVICEMAP },
+	{ "bottlenecks", required_argument, NULL, OPT_BOTTLENECKS },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "service", required_argument, NULL, OPT_SERVICE },
+	{ "end", required_argument, NULL, OPT_END },
+	{ "critical-path", no_argument, NULL, OPT_CRITICAL_PATH },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -888,6 +993,23 @@ static int apply_option(int c, const char *arg, char **argv, struct options *opt
 	case OPT_SERVICES:
 		rc = add_phase(opt, QUERY_SERVICES, "services", NULL);
 		break;
+	case OPT_SERVICEMAP:
+		rc = add_phase(opt, QUERY_SERVICEMAP, "servicemap", arg);
+		break;
+	case OPT_BOTTLENECKS:
+		rc = add_phase(opt, QUERY_BOTTLENECKS, "bottlenecks", arg);
+		break;
+	case OPT_SERVICE:
+		opt->service = arg;
+		rc = *arg ? 0 : -EINVAL;
+		break;
+	case OPT_END:
+		rc = parse_u64(arg, &opt->end_us);
+		rc = rc ? rc : (opt->end_us ? 0 : -EINVAL);
+		break;
+	case OPT_CRITICAL_PATH:
+		opt->is_critical_path = 1;
+		break;
 	case OPT_LIMIT:
 		rc = parse_u64(arg, &v);
 		opt->limit = (uint32_t)v;
@@ -927,7 +1049,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	}
 	if (!opt->ids_path == !opt->n_phases) {
 		fprintf(stderr, "querybench: give --ids FILE, or endpoints (--search, --slow, "
-			"--services), not both\n");
+			"--services, --servicemap, --bottlenecks), not both\n");
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -935,8 +1057,34 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		fprintf(stderr, "querybench: --direct times trace lookups (--ids) only\n");
 		return -EINVAL;
 	}
+	if (opt->n_phases && opt->is_critical_path) {
+		fprintf(stderr, "querybench: --critical-path goes with --ids\n");
+		return -EINVAL;
+	}
 	if (!opt->duration_s && !opt->requests)
 		opt->duration_s = 10;
+	return 0;
+}
+
+/* reads the IDs, opens the store or resolves the server, and finds the
+ * services to ask about (run->opt is opt); returns 0, or -1 with a
+ * message printed. */
+static int prepare(struct run *run, struct options *opt)
+{
+	if (opt->ids_path && load_ids(run, opt->ids_path) < 0)
+		return -1;
+	if (opt->direct_dir ? open_store(run) < 0 :
+	    httpc_target_resolve(&opt->target, "querybench") < 0)
+		return -1;
+	if (!opt->n_phases)
+		return 0;
+	if (!opt->service)
+		return load_services(run) < 0 ? -1 : 0;
+	add_service(run, opt->service, strlen(opt->service));
+	if (run->n_services == 0) {
+		fprintf(stderr, "querybench: --service %s: name too long\n", opt->service);
+		return -1;
+	}
 	return 0;
 }
 
@@ -944,20 +1092,13 @@ int main(int argc, char **argv)
 {
 	struct options opt;
 	struct run run;
-	int rc;
+	int rc = 2;
 
 	if (parse_options(argc, argv, &opt) < 0)
 		return 2;
 	memset(&run, 0, sizeof(run));
 	run.opt = &opt;
-	if (opt.ids_path && load_ids(&run, opt.ids_path) < 0)
-		rc = 2;
-	else if (opt.direct_dir ? open_store(&run) < 0 :
-		 httpc_target_resolve(&opt.target, "querybench") < 0)
-		rc = 2;
-	else if (opt.n_phases && load_services(&run) < 0)
-		rc = 2;
-	else {
+	if (prepare(&run, &opt) == 0) {
 		install_signals();
 		rc = run_queries(&run);
 	}

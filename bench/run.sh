@@ -8,6 +8,8 @@
 #        bench/run.sh --search-only [BUILD_DIR]     (the search benchmark alone)
 #        bench/run.sh --ingest-ab OLD_BIN NEW_BIN [BUILD_DIR] [DURATION_S]
 #                                                   (two servers' ingest, alternately)
+#        bench/run.sh --servicemap-only [BUILD_DIR] [DURATION_S]
+#                                                   (the service map's costs and queries)
 #
 # For each sync mode (full, none): start a fresh server on a free port, load
 # it with bench/loadgen for DURATION_S seconds, stop it with SIGTERM, and
@@ -27,6 +29,14 @@
 # old, new (AB_ROUNDS pairs), each on a fresh store, so that a drift of the
 # machine hits both; prints spans/s, latency and RSS of each run and the
 # ratio new / old.
+#
+# Service map (--servicemap-only): the same binary's ingest with and
+# without --no-service-map (the A/B above, DURATION_S per run); the
+# critical path of a CP_SPANS-span trace over HTTP and in-process (read and
+# analysis apart); /api/bottlenecks over one hour holding BN_TRACES traces
+# of one entry service; /api/servicemap over 1 h and 24 h of a
+# SMAP_SERVICES-service system, timed while loadgen ingests at full rate
+# into the same server.  One table with the targets.
 #
 # Format comparison: for each of FORMATS, a fresh server with --sync full
 # and FORMAT_SECONDS of loadgen --format on the same spans (same seed); one
@@ -54,18 +64,34 @@
 # store stays in the page cache from the fill; cold: its pages are dropped
 # before the restart).  Ingest A/B: AB_ROUNDS (2), AB_LOADGEN_ARGS (more
 # loadgen options, e.g. "--trace-spans 5-35"), AB_OLD_ARGS and AB_NEW_ARGS
-# (more server options for one binary, e.g. "--no-service-map").
+# (more server options for one binary, e.g. "--no-service-map").  Service
+# map: AB_ROUNDS and AB_LOADGEN_ARGS as above; SMAP_SERVICES (50),
+# SMAP_SPANS (5000000 spans in the 24 h store), SMAP_TRACE_SPANS (5-35),
+# SMAP_SPREAD (86400 s), SMAP_SECONDS (10 per query phase), SMAP_LIVE_SYNC
+# (full: the sync mode of the server the map is queried on), BN_TRACES
+# (100000), BN_ENTRY (frontend), BN_TRACE_SPANS (5-35), BN_SECONDS (20),
+# CP_SPANS (10000), CP_SECONDS (10), PAIR_WAIT (1s: the --pair-wait of the
+# servers that are filled, so their pairing catches up soon), CATCHUP_S
+# (900: how long to wait for it at most).  PERF=1 (A/B and service map):
+# `perf record` of the server during each timed run, reports in the kept
+# work directory (perf-NAME.txt); PERF_FREQ (199 Hz), PERF_CALLGRAPH
+# (dwarf,8192: the build omits frame pointers, so "fp" chains are
+# garbage; dwarf keeps 8 KB per sample, about 200 MB per busy minute).
+# Profiled numbers are not clean numbers: run once without PERF for the
+# table.
 set -u
 
 QUERY_ONLY=0
 FORMATS_ONLY=0
 SEARCH_ONLY=0
+SMAP_ONLY=0
 AB_OLD=
 AB_NEW=
 case "${1:-}" in
 --query-only) QUERY_ONLY=1; shift ;;
 --formats-only) FORMATS_ONLY=1; shift ;;
 --search-only) SEARCH_ONLY=1; shift ;;
+--servicemap-only) SMAP_ONLY=1; shift ;;
 --ingest-ab)
 	if [ $# -lt 3 ]; then
 		echo "usage: bench/run.sh --ingest-ab OLD_BIN NEW_BIN [BUILD_DIR] [DURATION_S]" >&2
@@ -99,6 +125,20 @@ AB_ROUNDS=${AB_ROUNDS:-2}
 AB_LOADGEN_ARGS=${AB_LOADGEN_ARGS:-}
 AB_OLD_ARGS=${AB_OLD_ARGS:-}
 AB_NEW_ARGS=${AB_NEW_ARGS:-}
+SMAP_SERVICES=${SMAP_SERVICES:-50}
+SMAP_SPANS=${SMAP_SPANS:-5000000}
+SMAP_TRACE_SPANS=${SMAP_TRACE_SPANS:-5-35}
+SMAP_SPREAD=${SMAP_SPREAD:-86400}
+SMAP_SECONDS=${SMAP_SECONDS:-10}
+SMAP_LIVE_SYNC=${SMAP_LIVE_SYNC:-full}
+BN_TRACES=${BN_TRACES:-100000}
+BN_ENTRY=${BN_ENTRY:-frontend}
+BN_TRACE_SPANS=${BN_TRACE_SPANS:-5-35}
+BN_SECONDS=${BN_SECONDS:-20}
+CP_SPANS=${CP_SPANS:-10000}
+CP_SECONDS=${CP_SECONDS:-10}
+PAIR_WAIT=${PAIR_WAIT:-1s}
+CATCHUP_S=${CATCHUP_S:-900}
 case $SEARCH_CACHE in
 warm | cold) ;;
 *) echo "run.sh: SEARCH_CACHE must be warm or cold" >&2; exit 2 ;;
@@ -123,12 +163,13 @@ DO_INGEST=1
 DO_FORMATS=1
 DO_QUERY=1
 DO_SEARCH=$SEARCH_ONLY
+DO_SMAP=$SMAP_ONLY
 DO_AB=0
 [ -z "$AB_OLD" ] || DO_AB=1
 [ "$QUERY_ONLY" = 0 ] && [ "$FORMATS_ONLY" = 0 ] || DO_INGEST=0
 [ "$QUERY_ONLY" = 0 ] && [ -n "$FORMATS" ] || DO_FORMATS=0
 [ "$FORMATS_ONLY" = 0 ] && [ "$QUERY_SPANS" -gt 0 ] || DO_QUERY=0
-if [ "$DO_SEARCH" = 1 ] || [ "$DO_AB" = 1 ]; then
+if [ "$DO_SEARCH" = 1 ] || [ "$DO_AB" = 1 ] || [ "$DO_SMAP" = 1 ]; then
 	DO_INGEST=0
 	DO_FORMATS=0
 	DO_QUERY=0
@@ -141,8 +182,20 @@ STAGES=$BUILD_DIR/bench/stages
 QUERYBENCH=$BUILD_DIR/bench/querybench
 NEEDED="$TRACEMAP $LOADGEN"
 [ "$DO_INGEST" = 0 ] || NEEDED="$NEEDED $STAGES"
-[ "$DO_QUERY" = 0 ] && [ "$DO_SEARCH" = 0 ] || NEEDED="$NEEDED $QUERYBENCH"
+[ "$DO_QUERY" = 0 ] && [ "$DO_SEARCH" = 0 ] && [ "$DO_SMAP" = 0 ] ||
+	NEEDED="$NEEDED $QUERYBENCH"
 [ "$DO_AB" = 0 ] || NEEDED="$AB_OLD $AB_NEW $LOADGEN"
+if [ "$DO_SMAP" = 1 ]; then
+	# the A/B compares the binary with itself, without the service map
+	AB_OLD=$TRACEMAP
+	AB_NEW=$TRACEMAP
+	AB_OLD_ARGS=--no-service-map
+	AB_NEW_ARGS=
+	if ! command -v curl >/dev/null; then
+		echo "run.sh: --servicemap-only needs curl (to see the pairing catch up)" >&2
+		exit 2
+	fi
+fi
 for exe in $NEEDED; do
 	if [ ! -x "$exe" ]; then
 		echo "run.sh: $exe not found; build first (meson compile -C $BUILD_DIR)" >&2
@@ -153,12 +206,19 @@ done
 WORK=$(mktemp -d "$BASE_TMP/tracemap-bench.XXXXXX") || exit 2
 SERVER_PID=
 CHILD_PID=
+LIVE_PID=     # a loadgen in the background while querybench runs
+PERF_PID=
+[ "${PERF:-0}" = 0 ] || KEEP=1
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
-	if [ -n "$CHILD_PID" ] && kill -0 "$CHILD_PID" 2>/dev/null; then
-		kill -TERM "$CHILD_PID" 2>/dev/null   # loadgen and stages stop cleanly
-		wait "$CHILD_PID" 2>/dev/null
-	fi
+	local pid
+	[ -z "$PERF_PID" ] || kill -INT "$PERF_PID" 2>/dev/null
+	for pid in "$CHILD_PID" "$LIVE_PID"; do
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null   # loadgen and stages stop cleanly
+			wait "$pid" 2>/dev/null
+		fi
+	done
 	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
 		kill -TERM "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
@@ -215,6 +275,33 @@ start_server() {
 	log "server did not start ($mode):"
 	cat "$logf" >&2
 	return 1
+}
+
+# PERF=1: starts `perf record` of the running server into perf-NAME.data
+perf_start() {
+	[ "${PERF:-0}" = 1 ] || return 0
+	perf record -F "${PERF_FREQ:-199}" --call-graph "${PERF_CALLGRAPH:-dwarf,8192}" \
+		-p "$SERVER_PID" -o "$WORK/perf-$1.data" >"$WORK/perf-$1.log" 2>&1 &
+	PERF_PID=$!
+	sleep 0.5   # perf attaches
+}
+
+# stops the recording perf_start NAME began and writes perf-NAME.txt: the
+# symbols by their own time, then by the time spent in them and below
+perf_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID"
+	PERF_PID=
+	{
+		echo "# self time"
+		perf report -i "$WORK/perf-$1.data" --stdio --no-children --sort dso,symbol \
+			-g none --percent-limit 1
+		echo "# with callees"
+		perf report -i "$WORK/perf-$1.data" --stdio --children --sort symbol \
+			-g none --percent-limit 2
+	} >"$WORK/perf-$1.txt" 2>/dev/null
+	log "perf: $WORK/perf-$1.txt"
 }
 
 stop_server() {
@@ -697,11 +784,13 @@ run_ab_one() {
 		"$CONNECTIONS connections, sync full"
 	# shellcheck disable=SC2086  # args is a list of options
 	start_server full "$WORK/data-$name" "$WORK/server-$name.log" "$bin" $args || return 1
+	perf_start "$name"
 	# shellcheck disable=SC2086  # AB_LOADGEN_ARGS is a list of options
 	run_child "$LOADGEN" --url "http://127.0.0.1:$PORT" --duration "$DURATION" \
 		--connections "$CONNECTIONS" --spans-per-batch "$SPANS_PER_BATCH" --seed "$SEED" \
 		--server-pid "$SERVER_PID" --quiet $AB_LOADGEN_ARGS >"$WORK/loadgen-$name.txt"
 	rc=$?
+	perf_stop "$name"
 	[ $rc -eq 0 ] || { log "loadgen reported failed requests ($name)"; FAILED=1; }
 	stop_server || { log "server exited with status $? ($name)"; FAILED=1; }
 	verify_store "$WORK/data-$name" "$(val spans_acked "$WORK/loadgen-$name.txt")" "$name" "$bin"
@@ -779,14 +868,348 @@ print_ab_table() {
 		awk '{ print ($1 == "?" ? "?" : ($1 >= 0.80 ? "met" : "NOT met")) }')"
 }
 
+#---- service map benchmark ----
+
+# BN_SPREAD: the bottleneck store's trace starts spread over this many
+# seconds before loadgen starts (the last one about then), so that the hour
+# [BN_END - 1 h, BN_END], BN_END 5 s after loadgen starts, holds them all
+BN_SPREAD=3590
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+now_us() { date +%s%6N; }
+
+# GET PATH from the running server; the body on stdout, nothing on failure
+api_get() {
+	curl -s --max-time 120 "http://127.0.0.1:$PORT$1"
+}
+
+# the sum of the numbers after every "KEY": in the JSON on stdin
+json_sum() {
+	grep -o "\"$1\":[0-9]*" | awk -F: '{ s += $2 } END { printf "%.0f\n", s }'
+}
+
+# PAIR_WAIT ("1s", "500ms", "2m") in whole seconds, rounded up
+pair_wait_s() {
+	awk -v d="$PAIR_WAIT" 'BEGIN {
+		n = d + 0; u = substr(d, length(n "") + 1)
+		f = (u == "ms") ? 0.001 : (u == "m") ? 60 : (u == "h") ? 3600 : 1
+		s = n * f; printf "%d", (s == int(s)) ? s : int(s) + 1 }'
+}
+
+# the ingest A/B of the binary with itself: old = --no-service-map, new =
+# with the service map (pairing and rollups)
+run_smap_ab() {
+	log "service map: ingest of $TRACEMAP without (old) and with (new) the service map"
+	run_ab
+}
+
+# one trace of CP_SPANS spans in a fresh store; its critical path over
+# HTTP, then read and analysed in querybench's process beside the server;
+# leaves cp-http.txt, cp-direct.txt (and cp-unit.txt if the unit test is
+# built)
+run_smap_cp() {
+	local data=$WORK/data-cp acked unit=$BUILD_DIR/tests/test_trace_tree
+	log "critical path: one trace of $CP_SPANS spans"
+	start_server none "$data" "$WORK/server-cp.log" "$TRACEMAP" --pair-wait "$PAIR_WAIT" ||
+		return 1
+	run_child "$LOADGEN" --url "http://127.0.0.1:$PORT" --traces 1 --trace-spans "$CP_SPANS" \
+		--connections "$CONNECTIONS" --spans-per-batch "$SPANS_PER_BATCH" \
+		--seed "$((SEED + 10))" --ids-out "$WORK/cp-spans.txt" --quiet \
+		>"$WORK/loadgen-cp.txt" || { log "loadgen reported failed requests (critical path)"; FAILED=1; }
+	awk '{ print $1 }' "$WORK/cp-spans.txt" | sort -u >"$WORK/cp-ids.txt"
+	acked=$(val spans_acked "$WORK/loadgen-cp.txt")
+	if [ "$(wc -l <"$WORK/cp-ids.txt")" -ne 1 ] || [ "${acked:-0}" -ne "$CP_SPANS" ]; then
+		log "critical path: expected one trace of $CP_SPANS acknowledged spans, got" \
+			"${acked:-0} spans in $(wc -l <"$WORK/cp-ids.txt") traces"
+		FAILED=1
+	fi
+	wait_server_idle   # the pairer takes the trace after --pair-wait
+	CP_LOAD_BEFORE=$(load1)
+	perf_start cp
+	run_child "$QUERYBENCH" --url "http://127.0.0.1:$PORT" --ids "$WORK/cp-ids.txt" \
+		--critical-path --connections 1 --duration "$CP_SECONDS" --seed "$SEED" \
+		--expect-spans "$CP_SPANS" >"$WORK/cp-http.txt" ||
+		{ log "querybench reported failed queries (critical path, http)"; FAILED=1; }
+	perf_stop cp
+	run_child "$QUERYBENCH" --direct "$data" --ids "$WORK/cp-ids.txt" --critical-path \
+		--connections 1 --duration "$CP_SECONDS" --seed "$SEED" \
+		--expect-spans "$CP_SPANS" >"$WORK/cp-direct.txt" ||
+		{ log "querybench reported failed lookups (critical path, direct)"; FAILED=1; }
+	CP_LOAD_AFTER=$(load1)
+	stop_server || { log "server exited with status $? (critical path)"; FAILED=1; }
+	rm -rf "$data"
+	if [ -x "$unit" ]; then
+		"$unit" 2>/dev/null | grep "^$CP_SPANS spans:" >"$WORK/cp-unit.txt"
+	fi
+}
+
+# slowTraces + typicalTraces of GET /api/bottlenecks for BN_ENTRY over
+# [BN_END - 1 h, BN_END]; empty when the server does not answer
+bn_traces() {
+	local body
+	body=$(api_get "/api/bottlenecks?service=$BN_ENTRY&start=$((BN_END - 3600000000))&end=$BN_END")
+	[ -n "$body" ] || return 0
+	echo $(( $(printf '%s' "$body" | json_sum slowTraces) +
+		$(printf '%s' "$body" | json_sum typicalTraces) ))
+}
+
+# waits (at most CATCHUP_S) until the bottleneck finder counts all $1
+# traces: a trace counts once it is paired and its critical path stored.
+# Sets BN_CATCHUP_S.
+wait_bn_caught_up() {
+	local want=$1 got waited=0
+	got=$(bn_traces)
+	while [ "${got:-0}" != "$want" ] && [ $waited -lt "$CATCHUP_S" ]; do
+		sleep 2
+		waited=$((waited + 2))
+		got=$(bn_traces)
+	done
+	BN_CATCHUP_S=$waited
+	log "bottlenecks: ${got:-no answer} of $want traces counted after ${waited}s"
+	[ "${got:-0}" = "$want" ] || { log "bottlenecks: the pairing did not catch up"; FAILED=1; }
+}
+
+# BN_TRACES traces, all with their root in BN_ENTRY, starting over one
+# hour; /api/bottlenecks of BN_ENTRY over that hour, once every trace is
+# paired; leaves bn.txt
+run_smap_bottlenecks() {
+	local data=$WORK/data-bn acked
+	log "bottlenecks: $BN_TRACES traces of $BN_TRACE_SPANS spans rooted in $BN_ENTRY," \
+		"starts over ${BN_SPREAD}s, sync none, --pair-wait $PAIR_WAIT"
+	start_server none "$data" "$WORK/server-bn.log" "$TRACEMAP" --pair-wait "$PAIR_WAIT" ||
+		return 1
+	# loadgen's traces start in [its start - BN_SPREAD s, its start + 1 s)
+	BN_END=$(( $(now_us) + (3600 - BN_SPREAD) * 500000 ))
+	run_child "$LOADGEN" --url "http://127.0.0.1:$PORT" --traces "$BN_TRACES" \
+		--trace-spans "$BN_TRACE_SPANS" --spread "$BN_SPREAD" --entry "$BN_ENTRY" \
+		--connections "$CONNECTIONS" --spans-per-batch "$SPANS_PER_BATCH" \
+		--seed "$((SEED + 20))" --server-pid "$SERVER_PID" --quiet >"$WORK/loadgen-bn.txt" ||
+		{ log "loadgen reported failed requests (bottlenecks fill)"; FAILED=1; }
+	log "bottlenecks: fill: $(val traces_acked "$WORK/loadgen-bn.txt") traces," \
+		"$(val spans_acked "$WORK/loadgen-bn.txt") spans at" \
+		"$(val spans_per_s "$WORK/loadgen-bn.txt") spans/s; waiting for the pairing"
+	wait_bn_caught_up "$(val traces_acked "$WORK/loadgen-bn.txt")"
+	wait_server_idle
+	BN_LOAD_BEFORE=$(load1)
+	perf_start bn
+	run_child "$QUERYBENCH" --url "http://127.0.0.1:$PORT" --connections 1 \
+		--duration "$BN_SECONDS" --seed "$SEED" --service "$BN_ENTRY" --end "$BN_END" \
+		--bottlenecks 1h >"$WORK/bn.txt" ||
+		{ log "querybench: failed or empty answers (bottlenecks)"; FAILED=1; }
+	perf_stop bn
+	if [ "$(val bottlenecks_1h_traces_per_response "$WORK/bn.txt")" != \
+		"$(val traces_acked "$WORK/loadgen-bn.txt")" ]; then
+		log "bottlenecks: the answers count $(val bottlenecks_1h_traces_per_response \
+			"$WORK/bn.txt") traces, $(val traces_acked "$WORK/loadgen-bn.txt") were sent"
+		FAILED=1
+	fi
+	BN_LOAD_AFTER=$(load1)
+	stop_server || { log "server exited with status $? (bottlenecks)"; FAILED=1; }
+	acked=$(val spans_acked "$WORK/loadgen-bn.txt")
+	verify_store "$data" "$acked" bn
+	rm -rf "$data"
+}
+
+# the sum of the calls of every edge of the service map over [$1, now]
+map_calls() {
+	api_get "/api/servicemap?start=$1&end=$(now_us)" | json_sum calls
+}
+
+# waits (at most CATCHUP_S) until the service map over [$1, now] holds at
+# least $2 calls (every trace adds its root's) and has not changed for
+# longer than the pair wait plus a flush (1 s); sets MAP_CATCHUP_S and
+# MAP_CALLS
+wait_map_caught_up() {
+	local start_us=$1 min_calls=$2 calls prev=-1 same=0 need waited=0
+	need=$(( ($(pair_wait_s) + 2) / 2 + 1 ))   # polls 2 s apart
+	while [ $waited -lt "$CATCHUP_S" ]; do
+		calls=$(map_calls "$start_us")
+		if [ "${calls:-0}" -ge "$min_calls" ] && [ "$calls" = "$prev" ]; then
+			same=$((same + 1))
+		else
+			same=0
+		fi
+		[ $same -lt "$need" ] || break
+		prev=$calls
+		sleep 2
+		waited=$((waited + 2))
+	done
+	MAP_CATCHUP_S=$waited
+	MAP_CALLS=$calls
+	log "service map: ${calls:-no answer} calls (at least $min_calls expected), unchanged" \
+		"for $((same * 2))s, after ${waited}s"
+	[ $same -ge "$need" ] || { log "service map: the pairing did not catch up"; FAILED=1; }
+}
+
+# fills a fresh store with SMAP_SPANS spans of a SMAP_SERVICES-service
+# system over the last SMAP_SPREAD seconds and waits for the service map;
+# sets MAP_FILL_ACKED
+fill_map_store() {
+	local data=$1 t0
+	log "service map: filling a store with $SMAP_SPANS spans of $SMAP_SERVICES services" \
+		"over the last ${SMAP_SPREAD}s, sync none, --pair-wait $PAIR_WAIT"
+	start_server none "$data" "$WORK/server-map-fill.log" "$TRACEMAP" \
+		--pair-wait "$PAIR_WAIT" || return 1
+	t0=$(now_us)
+	run_child "$LOADGEN" --url "http://127.0.0.1:$PORT" --spans "$SMAP_SPANS" \
+		--trace-spans "$SMAP_TRACE_SPANS" --spread "$SMAP_SPREAD" \
+		--services "$SMAP_SERVICES" --connections "$CONNECTIONS" \
+		--spans-per-batch "$SPANS_PER_BATCH" --seed "$((SEED + 30))" \
+		--server-pid "$SERVER_PID" --quiet >"$WORK/loadgen-map-fill.txt" ||
+		{ log "loadgen reported failed requests (service map fill)"; FAILED=1; }
+	MAP_FILL_ACKED=$(val spans_acked "$WORK/loadgen-map-fill.txt")
+	log "service map: fill: $(val traces_acked "$WORK/loadgen-map-fill.txt") traces," \
+		"${MAP_FILL_ACKED:-?} spans at $(val spans_per_s "$WORK/loadgen-map-fill.txt")" \
+		"spans/s; waiting for the pairing"
+	wait_map_caught_up "$((t0 - SMAP_SPREAD * 1000000 - 60000000))" \
+		"$(val traces_acked "$WORK/loadgen-map-fill.txt")"
+	stop_server || { log "server exited with status $? (service map fill)"; FAILED=1; }
+}
+
+# the service map of the filled store over 1 h and 24 h, timed on a server
+# restarted with its defaults (sync SMAP_LIVE_SYNC), first idle (the
+# baseline), then while loadgen ingests at full rate (CONNECTIONS
+# connections, wall-clock times) into it; leaves map-idle.txt, map.txt and
+# loadgen-map-live.txt
+run_smap_map() {
+	local data=$WORK/data-map live_acked
+	fill_map_store "$data" || return 1
+	start_server "$SMAP_LIVE_SYNC" "$data" "$WORK/server-map.log" "$TRACEMAP" || return 1
+	wait_server_idle   # the service map replays what was not flushed
+	log "service map: server restarted (sync $SMAP_LIVE_SYNC), idle after ${IDLE_AFTER_S}s;" \
+		"querying it idle, the baseline"
+	MAP_IDLE_LOAD_BEFORE=$(load1)
+	perf_start map-idle
+	run_child "$QUERYBENCH" --url "http://127.0.0.1:$PORT" --connections 1 \
+		--duration "$SMAP_SECONDS" --seed "$SEED" --servicemap 1h --servicemap 24h \
+		>"$WORK/map-idle.txt" ||
+		{ log "querybench: failed or empty answers (service map, idle)"; FAILED=1; }
+	perf_stop map-idle
+	log "service map: querying while loadgen ingests over $CONNECTIONS connections"
+	MAP_LOAD_BEFORE=$(load1)
+	"$LOADGEN" --url "http://127.0.0.1:$PORT" --duration 3600 --services "$SMAP_SERVICES" \
+		--connections "$CONNECTIONS" --spans-per-batch "$SPANS_PER_BATCH" \
+		--seed "$((SEED + 31))" --server-pid "$SERVER_PID" --quiet \
+		>"$WORK/loadgen-map-live.txt" 2>"$WORK/loadgen-map-live.err" &
+	LIVE_PID=$!
+	sleep 5   # templates are made, and the ingest reaches its rate
+	perf_start map
+	run_child "$QUERYBENCH" --url "http://127.0.0.1:$PORT" --connections 1 \
+		--duration "$SMAP_SECONDS" --seed "$SEED" --servicemap 1h --servicemap 24h \
+		>"$WORK/map.txt" || { log "querybench: failed or empty answers (service map)"; FAILED=1; }
+	perf_stop map
+	MAP_LOAD_AFTER=$(load1)
+	kill -INT "$LIVE_PID"   # loadgen stops and prints its results
+	wait "$LIVE_PID" || { log "loadgen reported failed requests (service map, live)"; FAILED=1; }
+	LIVE_PID=
+	stop_server || { log "server exited with status $? (service map)"; FAILED=1; }
+	live_acked=$(val spans_acked "$WORK/loadgen-map-live.txt")
+	verify_store "$data" "$(( ${MAP_FILL_ACKED:-0} + ${live_acked:-0} ))" map
+	rm -rf "$data"
+}
+
+run_smap() {
+	SMAP_LOAD_START=$(load1)
+	run_smap_ab
+	run_smap_cp || FAILED=1
+	run_smap_bottlenecks || FAILED=1
+	run_smap_map || FAILED=1
+	SMAP_LOAD_END=$(load1)
+}
+
+# "yes" when value $1 meets target $3 by comparison $2 (< or >=), else "NO"
+met() {
+	awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+		if (v == "" || v == "?") { print "?"; exit }
+		ok = (op == "<") ? (v + 0 < t + 0) : (v + 0 >= t + 0)
+		print ok ? "yes" : "NO" }'
+}
+
+# one row of the table: measure, value, comparison, target, base, load,
+# notes (on one line, however it was written)
+smap_row() {
+	printf '%-26s %9s %8s %4s %9s %11s  %s\n' "$1" "${2:-?}" "$3 $4" "$(met "${2:-?}" "$3" "$4")" \
+		"${5:-?}" "$6" "$(printf '%s' "$7" | tr -s '\n\t ' '   ')"
+}
+
+# the A/B per round: new (with the map) over old (without)
+ab_round_ratios() {
+	local round
+	for round in $(seq "$AB_ROUNDS"); do
+		awk -v o="$(val spans_per_s "$WORK/loadgen-ab-old-$round.txt" 2>/dev/null)" \
+			-v n="$(val spans_per_s "$WORK/loadgen-ab-new-$round.txt" 2>/dev/null)" \
+			'BEGIN { if (o > 0) printf "%.3f ", n / o; else printf "? " }'
+	done
+}
+
+print_smap_table() {
+	local m=$WORK/map.txt i=$WORK/map-idle.txt b=$WORK/bn.txt h=$WORK/cp-http.txt
+	local d=$WORK/cp-direct.txt
+	local live=$WORK/loadgen-map-live.txt unit
+	unit=$(cut -d: -f2- "$WORK/cp-unit.txt" 2>/dev/null)
+	echo
+	echo "tracemap service map benchmark: seed $SEED, $(nproc) CPUs, load average" \
+		"${SMAP_LOAD_START:-?} at the start / ${SMAP_LOAD_END:-?} at the end;" \
+		"base = the baseline of the same run (ingest: spans/s without the map;" \
+		"service map: p99 on the idle server; critical path: p99 of the same read" \
+		"and analysis in-process; bottlenecks: p99 of GET /api/v2/autocompleteKeys," \
+		"the HTTP floor); load = load average before/after that measurement"
+	printf '%-26s %9s %8s %4s %9s %11s  %s\n' measure value target met base load notes
+	smap_row ingest_map_on/off "$(ab_ratio spans_per_s)" ">=" 0.80 \
+		"$(ab_mean old spans_per_s)" "${AB_LOAD_BEFORE:-?}/${AB_LOAD_AFTER:-?}" \
+		"spans/s with the map $(ab_mean new spans_per_s), without $(ab_mean old spans_per_s);
+		per round $(ab_round_ratios); ${DURATION}s per run, sync full, $CONNECTIONS conns;
+		p99 ms $(ab_mean new latency_p99_ms) vs $(ab_mean old latency_p99_ms); rss_anon MB
+		$(ab_mean new server_peak_rss_anon_mb) vs $(ab_mean old server_peak_rss_anon_mb)"
+	smap_row servicemap_1h_p99_ms "$(val servicemap_1h_p99_ms "$m" 2>/dev/null)" "<" 20 \
+		"$(val servicemap_1h_p99_ms "$i" 2>/dev/null)" \
+		"${MAP_LOAD_BEFORE:-?}/${MAP_LOAD_AFTER:-?}" \
+		"idle p50 $(val servicemap_1h_p50_ms "$i" 2>/dev/null) (load ${MAP_IDLE_LOAD_BEFORE:-?});
+		floor p99 $(val floor_p99_ms "$m" 2>/dev/null);
+		p50 $(val servicemap_1h_p50_ms "$m" 2>/dev/null), $(val servicemap_1h_queries \
+		"$m" 2>/dev/null) queries, $(val servicemap_1h_results_per_response "$m" \
+		2>/dev/null) edges, $(val servicemap_1h_nodes_per_response "$m" 2>/dev/null) nodes;
+		while ingesting $(val spans_per_s "$live" 2>/dev/null) spans/s"
+	smap_row servicemap_24h_p99_ms "$(val servicemap_24h_p99_ms "$m" 2>/dev/null)" "<" 100 \
+		"$(val servicemap_24h_p99_ms "$i" 2>/dev/null)" \
+		"${MAP_LOAD_BEFORE:-?}/${MAP_LOAD_AFTER:-?}" \
+		"idle p50 $(val servicemap_24h_p50_ms "$i" 2>/dev/null);
+		p50 $(val servicemap_24h_p50_ms "$m" 2>/dev/null), $(val servicemap_24h_queries \
+		"$m" 2>/dev/null) queries, $(val servicemap_24h_results_per_response "$m" \
+		2>/dev/null) edges, $(val servicemap_24h_nodes_per_response "$m" 2>/dev/null) nodes;
+		store: $(val traces_acked "$WORK/loadgen-map-fill.txt" 2>/dev/null) traces of
+		$SMAP_SERVICES services over ${SMAP_SPREAD}s, ${MAP_CALLS:-?} calls, paired
+		${MAP_CATCHUP_S:-?}s after the fill"
+	smap_row critical_path_p99_ms "$(val latency_p99_ms "$h" 2>/dev/null)" "<" 20 \
+		"$(val latency_p99_ms "$d" 2>/dev/null)" "${CP_LOAD_BEFORE:-?}/${CP_LOAD_AFTER:-?}" \
+		"$(val spans_per_response "$h" 2>/dev/null) spans, p50 $(val latency_p50_ms "$h" \
+		2>/dev/null), $(val queries "$h" 2>/dev/null) queries, $(val bytes_per_response "$h" \
+		2>/dev/null) bytes; in-process p50/p99: read $(val read_p50_ms "$d" 2>/dev/null)/$(val \
+		read_p99_ms "$d" 2>/dev/null), analysis $(val analysis_p50_ms "$d" 2>/dev/null)/$(val \
+		analysis_p99_ms "$d" 2>/dev/null)${unit:+; unit test:$unit}"
+	smap_row bottlenecks_1h_p99_ms "$(val bottlenecks_1h_p99_ms "$b" 2>/dev/null)" "<" 1000 \
+		"$(val floor_p99_ms "$b" 2>/dev/null)" "${BN_LOAD_BEFORE:-?}/${BN_LOAD_AFTER:-?}" \
+		"p50 $(val bottlenecks_1h_p50_ms "$b" 2>/dev/null), $(val bottlenecks_1h_queries \
+		"$b" 2>/dev/null) queries, $(val bottlenecks_1h_traces_per_response "$b" \
+		2>/dev/null) traces of $BN_ENTRY per answer ($BN_TRACES sent), $(val \
+		bottlenecks_1h_results_per_response "$b" 2>/dev/null) rows; paired ${BN_CATCHUP_S:-?}s
+		after the fill"
+	echo "verified (spans stored = acknowledged): A/B $(cat "$WORK"/verified-ab-* 2>/dev/null |
+		tr '\n' ' ')bottlenecks $(cat "$WORK/verified-bn" 2>/dev/null || echo '?'), service map" \
+		"$(cat "$WORK/verified-map" 2>/dev/null || echo '?')"
+}
+
 [ "$DO_INGEST" = 0 ] || run_ingest
 [ "$DO_FORMATS" = 0 ] || run_formats
 [ "$DO_QUERY" = 0 ] || run_query || FAILED=1
 [ "$DO_SEARCH" = 0 ] || run_search || FAILED=1
 [ "$DO_AB" = 0 ] || run_ab
+[ "$DO_SMAP" = 0 ] || run_smap
 [ "$DO_INGEST" = 0 ] || print_ingest_table
 [ "$DO_FORMATS" = 0 ] || print_format_table
 [ "$DO_QUERY" = 0 ] || print_query_table
 [ "$DO_SEARCH" = 0 ] || print_search_table
 [ "$DO_AB" = 0 ] || print_ab_table
+[ "$DO_SMAP" = 0 ] || print_smap_table
 exit $FAILED
