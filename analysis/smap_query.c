@@ -99,14 +99,16 @@ static int add_row(struct acc_map *m, const unsigned char *key, const void *val,
 static int read_block(struct tm_store_reader *rd, struct acc_map *m, unsigned char res,
 		      uint32_t t, int op_level)
 {
-	unsigned char lo[5] = { res, (unsigned char)(t >> 24), (unsigned char)(t >> 16),
-				(unsigned char)(t >> 8), (unsigned char)t };
-	unsigned char hi[5];
+	/* one level's rows only: types sort 'E' < 'N' < 'e' < 'n', so a level
+	 * is the range [first type, its node type + 1) within the block */
+	unsigned char lo[6] = { res, (unsigned char)(t >> 24), (unsigned char)(t >> 16),
+				(unsigned char)(t >> 8), (unsigned char)t,
+				op_level ? SMAP_OP_EDGE : SMAP_EDGE };
+	unsigned char hi[6];
 	memcpy(hi, lo, 5);
-	for (int i = 4; i >= 1 && !++hi[i]; i--)
-		;
+	hi[5] = (unsigned char)((op_level ? SMAP_OP_NODE : SMAP_NODE) + 1);
 	struct tm_aux_iter *it;
-	int rc = tm_aux_iter_open(rd, TM_AUX_ROLLUPS, lo, 5, hi, 5, &it);
+	int rc = tm_aux_iter_open(rd, TM_AUX_ROLLUPS, lo, 6, hi, 6, &it);
 	if (rc)
 		return rc;
 	const void *k, *v;
