@@ -38,6 +38,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, sleep } from './lib/server.mjs';
+import { makeRng } from './lib/rng.mjs';
 
 const PAIR_WAIT_ARGS = ['--pair-wait', '1s'];
 const US_PER_MIN = 60e6;
@@ -54,56 +55,6 @@ process.stdout.write(`# servicemap_order: SERVICEMAP_SEED=${SEED}\n`);
 
 import { durUs, httpStatus, virtualPeer, computeMap, focusMap, nearestRank, cmp, PCT_TOL, ABS_TOL_US, near, diffMap, countsOfAnswer, countsOfMap, settle } from './lib/servicemap_truth.mjs';
 
-
-// ---------------------------------------------------------------------------
-// Seeded PRNG (sfc32 seeded through splitmix32)
-// ---------------------------------------------------------------------------
-
-function makeRng(seed) {
-  let s = seed >>> 0;
-  const sm = () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let a = sm(), b = sm(), c = sm(), d = sm();
-  const u32 = () => {
-    const t = (((a + b) >>> 0) + d) >>> 0;
-    d = (d + 1) >>> 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = ((c << 21) | (c >>> 11)) >>> 0;
-    c = (c + t) >>> 0;
-    return t;
-  };
-  for (let i = 0; i < 20; i++) u32();
-  const R = {
-    float: () => u32() / 4294967296,
-    int: (lo, hi) => lo + Math.floor(R.float() * (hi - lo + 1)),
-    chance: (p) => R.float() < p,
-    pick: (arr) => arr[Math.floor(R.float() * arr.length)],
-    shuffle: (arr) => {
-      for (let i = arr.length - 1; i > 0; i--) {
-        const j = Math.floor(R.float() * (i + 1));
-        [arr[i], arr[j]] = [arr[j], arr[i]];
-      }
-      return arr;
-    },
-    hex: (bytes) => {
-      let out = '';
-      for (let i = 0; i < bytes; i++) {
-        let v = u32() & 0xff;
-        if (i === 0 && v === 0) v = 1;
-        out += v.toString(16).padStart(2, '0');
-      }
-      return out;
-    },
-    logUniform: (lo, hi) => Math.round(Math.exp(Math.log(lo) + R.float() * (Math.log(hi) - Math.log(lo)))),
-  };
-  return R;
-}
 
 // ---------------------------------------------------------------------------
 // The trace set
@@ -159,7 +110,7 @@ function generate(seed, t0Us) {
   for (let i = 0; i < 12; i++) {
     const traceId = R.hex(16);
     const s = traceStart();
-    const root = add({ traceId, service: 'gateway', name: 'GET /shop', kind: 'server', startUs: s, endUs: s + R.logUniform(20000, 600000) });
+    const root = add({ traceId, service: 'gateway', name: 'GET /shop', kind: 'server', startUs: s, endUs: s + R.logUniformInt(20000, 600000) });
     serverStatus(root);
     const [cs, ce] = inside(root);
     const call = add({ traceId, parent: root, service: 'gateway', name: 'GET catalog', kind: 'client', startUs: cs, endUs: ce,
@@ -183,7 +134,7 @@ function generate(seed, t0Us) {
   for (let i = 0; i < 8; i++) {
     const traceId = R.hex(16);
     const s = traceStart();
-    const root = add({ traceId, service: 'gateway', name: 'POST /order', kind: 'server', startUs: s, endUs: s + R.logUniform(30000, 900000) });
+    const root = add({ traceId, service: 'gateway', name: 'POST /order', kind: 'server', startUs: s, endUs: s + R.logUniformInt(30000, 900000) });
     serverStatus(root);
     const [cs, ce] = inside(root);
     const call = add({ traceId, parent: root, service: 'gateway', name: 'POST orders', kind: 'client', startUs: cs, endUs: ce,
@@ -200,7 +151,7 @@ function generate(seed, t0Us) {
       counts.consumed++;
       const cst = pe + R.int(100, 50000);
       const cons = add({ traceId, parent: prod, service: 'fulfil', name: 'order-events process', kind: 'consumer',
-        startUs: cst, endUs: cst + R.logUniform(5000, 400000), error: R.chance(0.15),
+        startUs: cst, endUs: cst + R.logUniformInt(5000, 400000), error: R.chance(0.15),
         attrs: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': 'order-events', 'messaging.operation.type': 'process' } });
       const [xs, xe] = inside(cons);
       add({ traceId, parent: cons, service: 'fulfil', name: 'POST /shipments', kind: 'client', startUs: xs, endUs: xe, error: R.chance(0.15),
@@ -215,7 +166,7 @@ function generate(seed, t0Us) {
   for (let i = 0; i < 5; i++) {
     const traceId = R.hex(16);
     const s = traceStart();
-    const root = add({ traceId, service: 'gateway', name: 'GET /shop', kind: 'server', startUs: s, endUs: s + R.logUniform(20000, 600000) });
+    const root = add({ traceId, service: 'gateway', name: 'GET /shop', kind: 'server', startUs: s, endUs: s + R.logUniformInt(20000, 600000) });
     serverStatus(root);
     const [cs, ce] = inside(root);
     add({ traceId, parent: root, service: 'gateway', name: 'GET catalog', kind: 'client', startUs: cs, endUs: ce, error: R.chance(0.2),
@@ -226,7 +177,7 @@ function generate(seed, t0Us) {
   for (let i = 0; i < 4; i++) {
     const traceId = R.hex(16);
     const s = traceStart();
-    const root = add({ traceId, service: 'gateway', name: 'GET /report', kind: 'server', startUs: s, endUs: s + R.logUniform(50000, 900000) });
+    const root = add({ traceId, service: 'gateway', name: 'GET /report', kind: 'server', startUs: s, endUs: s + R.logUniformInt(50000, 900000) });
     serverStatus(root);
     const [ws, we] = inside(root);
     const work = add({ traceId, parent: root, service: 'worker', name: 'build report', kind: 'internal', startUs: ws, endUs: we, error: R.chance(0.2) });
@@ -239,7 +190,7 @@ function generate(seed, t0Us) {
   for (let i = 0; i < 3; i++) {
     const traceId = R.hex(16);
     const s = traceStart();
-    const root = add({ traceId, service: 'worker', name: 'POST /jobs', kind: 'server', startUs: s, endUs: s + R.logUniform(1000, 90000) });
+    const root = add({ traceId, service: 'worker', name: 'POST /jobs', kind: 'server', startUs: s, endUs: s + R.logUniformInt(1000, 90000) });
     serverStatus(root);
   }
 
@@ -247,7 +198,7 @@ function generate(seed, t0Us) {
   for (let i = 0; i < 2; i++) {
     const traceId = R.hex(16);
     const s = traceStart();
-    const orphan = add({ traceId, service: 'catalog', name: 'GET /items', kind: 'server', startUs: s, endUs: s + R.logUniform(1000, 90000) });
+    const orphan = add({ traceId, service: 'catalog', name: 'GET /items', kind: 'server', startUs: s, endUs: s + R.logUniformInt(1000, 90000) });
     orphan.parentSpanId = newSpanId(); // never sent
     serverStatus(orphan);
   }
@@ -257,7 +208,7 @@ function generate(seed, t0Us) {
     const traceId = R.hex(16);
     const s = traceStart();
     const root = add({ traceId, format: 'zipkin', service: 'web', name: 'get /login', kind: 'server', startUs: s,
-      endUs: s + R.logUniform(20000, 400000), error: R.chance(0.15) });
+      endUs: s + R.logUniformInt(20000, 400000), error: R.chance(0.15) });
     const [cs, ce] = inside(root);
     const call = add({ traceId, format: 'zipkin', parent: root, service: 'web', name: 'post /auth', kind: 'client', startUs: cs, endUs: ce,
       attrs: { 'peer.service': 'auth' }, remoteService: 'auth' });

@@ -23,6 +23,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, sleep } from './lib/server.mjs';
+import { makeRng } from './lib/rng.mjs';
 
 const PAIR_WAIT_ARGS = ['--pair-wait', '1s'];
 const US_PER_MIN = 60e6;
@@ -32,48 +33,6 @@ const SEED = process.env.SERVICEMAP_SEED ? Number(process.env.SERVICEMAP_SEED) >
   : (Date.now() ^ (process.pid << 12)) >>> 0;
 process.stdout.write(`# servicemap_stats: SERVICEMAP_SEED=${SEED}\n`);
 
-function makeRng(seed) {
-  let s = seed >>> 0;
-  const sm = () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let a = sm(), b = sm(), c = sm(), d = sm();
-  const u32 = () => {
-    const t = (((a + b) >>> 0) + d) >>> 0;
-    d = (d + 1) >>> 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = ((c << 21) | (c >>> 11)) >>> 0;
-    c = (c + t) >>> 0;
-    return t;
-  };
-  for (let i = 0; i < 20; i++) u32();
-  const R = {
-    float: () => u32() / 4294967296,
-    int: (lo, hi) => lo + Math.floor(R.float() * (hi - lo + 1)),
-    chance: (p) => R.float() < p,
-    hex: (bytes) => {
-      let out = '';
-      for (let i = 0; i < bytes; i++) {
-        let v = u32() & 0xff;
-        if (i === 0 && v === 0) v = 1;
-        out += v.toString(16).padStart(2, '0');
-      }
-      return out;
-    },
-    /** log-normal: exp(mu + sigma·N(0,1)) (Box–Muller) */
-    logNormal: (median, sigma) => {
-      const u1 = 1 - R.float();
-      const u2 = R.float();
-      return median * Math.exp(sigma * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
-    },
-  };
-  return R;
-}
 
 function nearestRank(values, q) {
   const v = [...values].sort((a, b) => a - b);
