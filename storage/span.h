@@ -134,6 +134,7 @@ struct tm_span {
 	/* set by the reader; encoders ignore them (stored by id) */
 	const struct tm_resource *resource;
 	const struct tm_scope *scope;
+	uint64_t seq;            /* the commit that stored it (0: not read from a store) */
 };
 
 /* growable byte buffer used by every encoder of ours. */

@@ -78,7 +78,9 @@ void tm_store_close(struct tm_store *st);
  * on error nothing of the batches is stored. */
 int tm_store_write(struct tm_store *st, struct tm_batch *const *batches, size_t n);
 
-/* reads every span of one trace.  Returns -ENOENT when the store holds none. */
+/* reads every span of one trace, each with the commit that stored it
+ * (tm_span.seq); of exact copies (client retries) the first stored.
+ * Returns -ENOENT when the store holds none. */
 int tm_store_trace_get(struct tm_store *st, const uint8_t trace_id[TM_TRACE_ID_LEN],
 		       struct tm_arena *arena, struct tm_trace *out);
 
@@ -269,6 +271,8 @@ int tm_store_aux_get(struct tm_aux_txn *w, enum tm_aux_table t, const void *key,
 		     const void **val, size_t *vlen);
 int tm_store_aux_put(struct tm_aux_txn *w, enum tm_aux_table t, const void *key, size_t klen,
 		     const void *val, size_t vlen);
+/* removes a row; 0 also when there was none */
+int tm_store_aux_del(struct tm_aux_txn *w, enum tm_aux_table t, const void *key, size_t klen);
 /* commits, recording that every commit up to through_seq is analyzed */
 int tm_store_aux_commit(struct tm_aux_txn *w, uint64_t through_seq);
 void tm_store_aux_abort(struct tm_aux_txn *w);

@@ -53,6 +53,13 @@ int tm_store_aux_put(struct tm_aux_txn *w, enum tm_aux_table t, const void *key,
 	return store_errno(mdb_put(w->txn, table_dbi(w->st, t), &k, &v, 0));
 }
 
+int tm_store_aux_del(struct tm_aux_txn *w, enum tm_aux_table t, const void *key, size_t klen)
+{
+	MDB_val k = { klen, (void *)key };
+	int rc = mdb_del(w->txn, table_dbi(w->st, t), &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+}
+
 int tm_store_aux_commit(struct tm_aux_txn *w, uint64_t through_seq)
 {
 	unsigned char buf[8];

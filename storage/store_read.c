@@ -64,7 +64,7 @@ static const void *lookup_shared(struct read_ctx *c, int is_scope, uint64_t id, 
 	return obj;
 }
 
-static int add_span(struct read_ctx *c, const uint8_t trace_id[TM_TRACE_ID_LEN],
+static int add_span(struct read_ctx *c, const uint8_t trace_id[TM_TRACE_ID_LEN], uint64_t seq,
 		    const struct chunk_entry *e)
 {
 	if (c->n_spans == c->cap_spans) {
@@ -89,6 +89,7 @@ static int add_span(struct read_ctx *c, const uint8_t trace_id[TM_TRACE_ID_LEN],
 		s->scope = lookup_shared(c, 1, e->scope_id, &err);
 	if (err)
 		return err;
+	s->seq = seq;
 	uint64_t ids[2] = { e->resource_id, e->scope_id };
 	c->span_keys[c->n_spans] = tm_hash64(e->rec, e->rec_len) ^ tm_hash64(ids, sizeof(ids));
 	c->n_spans++;
@@ -113,7 +114,7 @@ static int read_chunk(struct read_ctx *c, uint64_t seq, const uint8_t trace_id[T
 	const unsigned char *p = entries, *end = entries + entries_len;
 	struct chunk_entry e;
 	while (!err && (err = store_chunk_next(&p, end, &e)) == 1)
-		err = add_span(c, trace_id, &e);
+		err = add_span(c, trace_id, seq, &e);
 	return err;
 }
 
@@ -139,7 +140,8 @@ static int dup_key_cmp(const void *a, const void *b)
 }
 
 /* drops exact copies (same bytes, resource and scope), which client retries
- * produce; sorting by content hash keeps this O(n log n) for huge traces. */
+ * produce, keeping the first stored (chunks are read oldest commit first);
+ * sorting by content hash keeps this O(n log n) for huge traces. */
 static int drop_duplicates(struct read_ctx *c, size_t *dropped)
 {
 	*dropped = 0;
