@@ -126,6 +126,34 @@ void tm_hist_add(struct tm_hist *h, uint64_t value_ns)
 	tm_hist_add_n(h, value_ns, 1);
 }
 
+void tm_hist_remove(struct tm_hist *h, uint64_t value_ns)
+{
+	size_t b = tm_hist_bucket_of(value_ns);
+	if (!h->count || b < tm_hist_bucket_of(h->min_ns) || b > tm_hist_bucket_of(h->max_ns) ||
+	    !h->buckets[b])
+		return;
+	h->buckets[b]--;
+	h->count--;
+	h->sum_ns = h->sum_ns == UINT64_MAX ? h->sum_ns
+		  : h->sum_ns > value_ns ? h->sum_ns - value_ns : 0;
+	if (!h->count) {
+		h->sum_ns = h->min_ns = h->max_ns = 0;
+		return;
+	}
+	size_t lo = tm_hist_bucket_of(h->min_ns), hi = tm_hist_bucket_of(h->max_ns);
+	uint64_t bound;
+	if (b == lo && !h->buckets[b]) {
+		while (!h->buckets[lo])
+			lo++;
+		tm_hist_bucket_bounds(lo, &h->min_ns, &bound);
+	}
+	if (b == hi && !h->buckets[b]) {
+		while (!h->buckets[hi])
+			hi--;
+		tm_hist_bucket_bounds(hi, &bound, &h->max_ns);
+	}
+}
+
 /* the hot loop of a window merge: restrict and four independent sums let
  * the compiler keep it in registers and pipeline it (GCC -O2 does not
  * vectorize a loop of unknown length) */

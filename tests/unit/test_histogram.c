@@ -282,6 +282,48 @@ static void test_merge(void)
 	free(e);
 }
 
+/* taking back what was added leaves the histogram of the rest: the same
+ * buckets and count, min and max bounds of the values left */
+static void test_remove(void)
+{
+	struct tm_hist *keep = hist_new(), *h = hist_new();
+	uint64_t back[500];
+	size_t n_back = 0;
+	for (int i = 0; i < 5000; i++) {
+		uint64_t v = draw(LOGNORMAL);
+		if (i % 10 == 3 && n_back < 500)
+			back[n_back++] = v;
+		else
+			tm_hist_add(keep, v);
+		tm_hist_add(h, v);
+	}
+	for (size_t i = 0; i < n_back; i++)
+		tm_hist_remove(h, back[i]);
+	CHECK(tm_hist_count(h) == tm_hist_count(keep));
+	CHECK(!memcmp(h->buckets, keep->buckets, sizeof(h->buckets)));
+	CHECK(tm_hist_min(h) <= tm_hist_min(keep) && tm_hist_max(h) >= tm_hist_max(keep));
+	for (double q = 0.05; q < 1; q += 0.05) {
+		uint64_t x = tm_hist_percentile(h, q), y = tm_hist_percentile(keep, q);
+		CHECK(x == y || (x > y ? x - y : y - x) <= y / 64);
+	}
+	/* the extremes: removing the only value of min's and max's buckets */
+	tm_hist_reset(h);
+	tm_hist_add(h, 1000);
+	tm_hist_add(h, 50000);
+	tm_hist_add(h, 9000000);
+	tm_hist_remove(h, 1000);
+	tm_hist_remove(h, 9000000);
+	CHECK(tm_hist_count(h) == 1 && tm_hist_percentile(h, 0.5) > 49000 &&
+	      tm_hist_percentile(h, 0.5) < 51000);
+	CHECK(tm_hist_min(h) <= 50000 && tm_hist_max(h) >= 50000);
+	tm_hist_remove(h, 777);   /* never added: ignored */
+	CHECK(tm_hist_count(h) == 1);
+	tm_hist_remove(h, 50000);
+	CHECK(tm_hist_count(h) == 0 && tm_hist_percentile(h, 0.5) == 0 && tm_hist_sum(h) == 0);
+	free(keep);
+	free(h);
+}
+
 /*---- stored form ----*/
 
 static void encode(const struct tm_hist *h, struct tm_buf *out)
@@ -527,6 +569,7 @@ int main(void)
 	test_percentile_edges();
 	test_bucket_iter();
 	test_merge();
+	test_remove();
 	test_lazy_init();
 	test_roundtrip();
 	test_decode_crafted();
