@@ -34,12 +34,20 @@ struct ptrace {
 	uint8_t due;
 };
 
+/* counts are signed: a round may take back what an earlier one counted */
 struct delta {
 	struct smap_key key;
-	uint64_t calls, errors, http4xx, http5xx, throttled;
+	int64_t calls, errors, http4xx, http5xx, throttled;
 	uint8_t node_kind, used;
-	uint64_t *lat;
-	size_t n_lat, cap_lat;
+	uint64_t *lat, *unlat;    /* latencies added, and taken back */
+	size_t n_lat, cap_lat, n_unlat, cap_unlat;
+};
+
+struct seen_filter {
+	uint64_t *bits[2];          /* SEEN_BITS each */
+	int cur;                    /* the generation being filled */
+	uint64_t count, since_ns;   /* of the current generation */
+	uint64_t seed;
 };
 
 struct delta_map {
@@ -61,7 +69,8 @@ struct tm_smap {
 	pthread_mutex_t state;
 	struct trace_map pending;
 	size_t pending_spans;
-	struct trace_map orphans;   /* trace ID ^ parent ID of spans paired alone */
+	struct seen_filter seen;
+	struct smap_obs_list after, before;   /* scratch of pair_trace */
 	uint64_t last_seq;        /* newest commit taken in */
 	uint64_t through;         /* written with the rollups */
 	uint64_t through_ready;   /* what the next flush may write */
@@ -126,45 +135,123 @@ static struct delta *delta_get(struct delta_map *m, const struct smap_key *k)
 
 static void delta_map_clear(struct delta_map *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
+	for (size_t i = 0; i < m->cap; i++) {
 		free(m->slots[i].lat);
+		free(m->slots[i].unlat);
+	}
 	free(m->slots);
 	memset(m, 0, sizeof(*m));
 }
 
-struct observation {
-	uint8_t type;
-	uint32_t a, b;
-	uint64_t at_ns;          /* the minute it belongs to */
-	uint64_t latency_ns;
-	int failed;
-	uint16_t http_status;
-	uint8_t node_kind;
-};
-
-static int observe(struct tm_smap *m, const struct observation *o)
+static int push_u64(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
 {
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		uint64_t *p = realloc(*v, c * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = c;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
+}
+
+/* counts o (sign 1) or takes it back (sign -1) */
+static int observe(void *ctx, const struct smap_obs *o, int sign)
+{
+	struct tm_smap *m = ctx;
 	struct smap_key k = { o->type, o->a, o->b, (uint32_t)(o->at_ns / TM_NS_PER_MINUTE) };
 	struct delta *d = delta_get(&m->deltas, &k);
 	if (!d)
 		return -ENOMEM;
-	if (d->n_lat == d->cap_lat) {
-		size_t cap = d->cap_lat ? d->cap_lat * 2 : 16;
-		uint64_t *p = realloc(d->lat, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		d->lat = p;
-		d->cap_lat = cap;
-	}
-	d->lat[d->n_lat++] = o->latency_ns;
-	d->calls++;
-	d->errors += o->failed ? 1 : 0;
-	d->http4xx += o->http_status >= 400 && o->http_status < 500 && o->http_status != 429;
-	d->http5xx += o->http_status >= 500 && o->http_status < 600;
-	d->throttled += o->http_status == 429;
+	int rc = sign > 0 ? push_u64(&d->lat, &d->n_lat, &d->cap_lat, o->latency_ns)
+			  : push_u64(&d->unlat, &d->n_unlat, &d->cap_unlat, o->latency_ns);
+	if (rc)
+		return rc;
+	d->calls += sign;
+	d->errors += o->failed ? sign : 0;
+	d->http4xx += o->http_status >= 400 && o->http_status < 500 && o->http_status != 429 ? sign : 0;
+	d->http5xx += o->http_status >= 500 && o->http_status < 600 ? sign : 0;
+	d->throttled += o->http_status == 429 ? sign : 0;
 	if (o->node_kind)
 		d->node_kind = o->node_kind;
+	if (o->type == SMAP_EDGE) {
+		m->stats.calls += (uint64_t)(int64_t)sign;
+		m->stats.retracted_calls += sign < 0;
+	}
 	return 0;
+}
+
+/*---- traces paired lately ----
+ *
+ * Whether anything of a trace was paired before decides whether a round
+ * may pair its new spans alone or must read the stored trace to know what
+ * was counted.  Two generations of a Bloom filter of trace IDs answer
+ * that for the last SEEN_MAX_AGE_NS (or SEEN_PER_GEN traces, whichever
+ * comes first): a false "maybe" costs one read, never a wrong count.  A
+ * span arriving later than that is still paired against the stored trace
+ * when its parent is missing. */
+
+#define SEEN_BITS (1u << 25)            /* 4 MB a generation */
+#define SEEN_PER_GEN 3000000u            /* ~1% false positives */
+#define SEEN_MAX_AGE_NS (600ull * 1000000000ull)
+#define SEEN_HASHES 7
+
+static int seen_init(struct seen_filter *f)
+{
+	f->bits[0] = calloc(SEEN_BITS / 64, sizeof(uint64_t));
+	f->bits[1] = calloc(SEEN_BITS / 64, sizeof(uint64_t));
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* trace IDs come from clients: a fixed hash would let them pick IDs
+	 * that all look seen, turning every pairing into a store read */
+	f->seed = tm_hash64(&ts, sizeof(ts)) ^ (uint64_t)(uintptr_t)f;
+	return f->bits[0] && f->bits[1] ? 0 : -ENOMEM;
+}
+
+static void seen_free(struct seen_filter *f)
+{
+	free(f->bits[0]);
+	free(f->bits[1]);
+}
+
+static void seen_rotate(struct seen_filter *f, uint64_t now)
+{
+	if (f->count < SEEN_PER_GEN && now - f->since_ns < SEEN_MAX_AGE_NS)
+		return;
+	f->cur ^= 1;
+	memset(f->bits[f->cur], 0, SEEN_BITS / 8);
+	f->count = 0;
+	f->since_ns = now;
+}
+
+static int seen_test(const uint64_t *bits, uint64_t h)
+{
+	uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1;
+	for (uint32_t i = 0; i < SEEN_HASHES; i++) {
+		uint32_t bit = (h1 + i * h2) & (SEEN_BITS - 1);
+		if (!(bits[bit / 64] >> (bit % 64) & 1))
+			return 0;
+	}
+	return 1;
+}
+
+static int seen_maybe(const struct seen_filter *f, const uint8_t *trace_id)
+{
+	uint64_t h = tm_hash64_seeded(f->seed, trace_id, TM_TRACE_ID_LEN);
+	return seen_test(f->bits[0], h) || seen_test(f->bits[1], h);
+}
+
+static void seen_add(struct seen_filter *f, const uint8_t *trace_id)
+{
+	uint64_t h = tm_hash64_seeded(f->seed, trace_id, TM_TRACE_ID_LEN);
+	uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1;
+	for (uint32_t i = 0; i < SEEN_HASHES; i++) {
+		uint32_t bit = (h1 + i * h2) & (SEEN_BITS - 1);
+		f->bits[f->cur][bit / 64] |= 1ull << (bit % 64);
+	}
+	f->count++;
 }
 
 /*---- setup ----*/
@@ -176,7 +263,9 @@ int tm_smap_new(struct tm_store *st, const struct tm_smap_options *opt, struct t
 	if (!m)
 		return -ENOMEM;
 	m->scratch_hist = malloc(sizeof(*m->scratch_hist));
-	if (!m->scratch_hist) {
+	if (!m->scratch_hist || seen_init(&m->seen)) {
+		seen_free(&m->seen);
+		free(m->scratch_hist);
 		free(m);
 		return -ENOMEM;
 	}
@@ -197,7 +286,6 @@ int tm_smap_new(struct tm_store *st, const struct tm_smap_options *opt, struct t
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->state, NULL);
 	trace_map_init(&m->pending, sizeof(struct ptrace));
-	trace_map_init(&m->orphans, 1);
 	tm_buf_init(&m->profiles);
 	tm_buf_init(&m->profiles_prev);
 	tm_buf_init(&m->scratch_buf);
@@ -216,7 +304,9 @@ void tm_smap_free(struct tm_smap *m)
 			free(t->recs);
 	}
 	trace_map_free(&m->pending);
-	trace_map_free(&m->orphans);
+	seen_free(&m->seen);
+	free(m->after.o);
+	free(m->before.o);
 	delta_map_clear(&m->deltas);
 	tm_buf_free(&m->profiles);
 	tm_buf_free(&m->profiles_prev);
@@ -376,243 +466,6 @@ static int take_queue(struct tm_smap *m, uint64_t now)
 
 /*---- pairing one trace ----*/
 
-/* the spans of a trace as the pairer sees them: its pending records, or,
- * when some relative is missing, every stored span */
-struct tview {
-	const struct tm_span_rec *r;
-	size_t n;
-	uint8_t *owned;           /* counted in this round */
-	size_t *parent;           /* SIZE_MAX: none known */
-	uint8_t *cross_child;     /* a child in another service */
-	uint32_t *entry_op;
-	size_t *slots;            /* span-ID hash: index + 1, 0 empty */
-	size_t cap;
-};
-
-static size_t id_slot(const uint8_t *span_id, size_t cap)
-{
-	uint64_t h;
-	memcpy(&h, span_id, 8);
-	h *= 0x9e3779b97f4a7c15ull;
-	return (size_t)(h >> 17) & (cap - 1);
-}
-
-static int index_spans(struct tview *v, struct tm_arena *a)
-{
-	v->cap = 16;
-	while (v->cap < 2 * v->n)
-		v->cap *= 2;
-	v->slots = tm_arena_zalloc(a, v->cap * sizeof(size_t));
-	v->parent = tm_arena_alloc(a, (v->n + 1) * sizeof(size_t));
-	v->cross_child = tm_arena_zalloc(a, v->n + 1);
-	v->entry_op = tm_arena_zalloc(a, (v->n + 1) * sizeof(uint32_t));
-	if (!v->slots || !v->parent || !v->cross_child || !v->entry_op)
-		return -ENOMEM;
-	for (size_t i = 0; i < v->n; i++) {
-		size_t s = id_slot(v->r[i].span_id, v->cap);
-		while (v->slots[s])
-			s = (s + 1) & (v->cap - 1);
-		v->slots[s] = i + 1;
-	}
-	return 0;
-}
-
-/* the parent of span i: the span named by its parent ID, not itself; for a
- * Zipkin shared server record (its parent is its own ID) the client record
- * with that ID; among several records of one ID, the one of i's service */
-static size_t find_parent(const struct tview *v, size_t i)
-{
-	const struct tm_span_rec *x = &v->r[i];
-	if (!(x->flags & TM_REC_HAS_PARENT))
-		return SIZE_MAX;
-	size_t best = SIZE_MAX;
-	int shared = !memcmp(x->parent_span_id, x->span_id, TM_SPAN_ID_LEN);
-	for (size_t s = id_slot(x->parent_span_id, v->cap); v->slots[s];
-	     s = (s + 1) & (v->cap - 1)) {
-		size_t j = v->slots[s] - 1;
-		if (j == i || memcmp(v->r[j].span_id, x->parent_span_id, TM_SPAN_ID_LEN))
-			continue;
-		if (shared && v->r[j].kind == TM_KIND_SERVER)
-			continue;
-		if (best == SIZE_MAX || (v->r[j].svc == x->svc && v->r[best].svc != x->svc))
-			best = j;
-	}
-	return best;
-}
-
-/* the operation of the service's entry span above i */
-static uint32_t entry_op(struct tview *v, size_t i)
-{
-	size_t at = i;
-	for (unsigned steps = 0; steps < 10000; steps++) {
-		size_t p = v->parent[at];
-		if (p == SIZE_MAX || v->r[p].svc != v->r[i].svc)
-			break;
-		if (v->entry_op[p]) {
-			v->entry_op[i] = v->entry_op[p];
-			return v->entry_op[p];
-		}
-		at = p;
-	}
-	v->entry_op[i] = v->r[at].op ? v->r[at].op : v->r[i].op;
-	return v->entry_op[i];
-}
-
-static int is_callee(const struct tm_span_rec *r)
-{
-	return r->kind == TM_KIND_SERVER || r->kind == TM_KIND_CONSUMER;
-}
-
-static int is_caller(const struct tm_span_rec *r)
-{
-	return r->kind == TM_KIND_CLIENT || r->kind == TM_KIND_PRODUCER;
-}
-
-static uint64_t rec_duration(const struct tm_span_rec *r)
-{
-	return r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 0;
-}
-
-static int observe_pair(struct tm_smap *m, struct tview *v, size_t i, size_t p)
-{
-	const struct tm_span_rec *x = &v->r[i], *par = &v->r[p];
-	struct observation o = {
-		.type = SMAP_EDGE, .a = par->svc, .b = x->svc, .at_ns = x->start_ns,
-		.latency_ns = is_caller(par) ? rec_duration(par) : rec_duration(x),
-		.failed = (x->flags | par->flags) & TM_REC_ERROR,
-	};
-	int rc = observe(m, &o);
-	o.type = SMAP_OP_EDGE;
-	o.a = entry_op(v, p);
-	o.b = x->op;
-	m->stats.calls++;
-	return rc ? rc : observe(m, &o);
-}
-
-static int observe_virtual(struct tm_smap *m, struct tview *v, size_t i, int caller_side)
-{
-	const struct tm_span_rec *x = &v->r[i];
-	struct observation o = {
-		.type = SMAP_EDGE, .at_ns = x->start_ns, .latency_ns = rec_duration(x),
-		.failed = x->flags & TM_REC_ERROR,
-	};
-	if (caller_side) {   /* x calls an uninstrumented peer */
-		o.a = x->svc;
-		o.b = x->node;
-		o.node_kind = x->node_kind;
-	} else {             /* a root server span: called by its peer, or a user */
-		o.a = x->node;
-		o.b = x->svc;
-	}
-	int rc = observe(m, &o);
-	o.type = SMAP_OP_EDGE;
-	if (caller_side) {
-		o.a = entry_op(v, i);
-	} else {
-		o.b = x->op;
-	}
-	m->stats.calls++;
-	return rc ? rc : observe(m, &o);
-}
-
-static int observe_node(struct tm_smap *m, const struct tm_span_rec *x)
-{
-	struct observation o = {
-		.type = SMAP_NODE, .a = x->svc, .at_ns = x->start_ns, .latency_ns = rec_duration(x),
-		.failed = x->flags & TM_REC_ERROR, .http_status = x->http_status,
-	};
-	int rc = observe(m, &o);
-	o.type = SMAP_OP_NODE;
-	o.a = x->op;
-	return rc ? rc : observe(m, &o);
-}
-
-/*---- orphans: spans paired before their parent arrived ----*/
-
-#define MAX_ORPHANS (256u << 10)
-
-static void orphan_key(uint8_t key[TM_TRACE_ID_LEN], const uint8_t *trace_id,
-		       const uint8_t *parent_id)
-{
-	memcpy(key, trace_id, TM_TRACE_ID_LEN);
-	for (int i = 0; i < TM_SPAN_ID_LEN; i++)
-		key[8 + i] ^= parent_id[i];
-}
-
-static int orphan_note(struct tm_smap *m, const struct tm_span_rec *x)
-{
-	uint8_t key[TM_TRACE_ID_LEN];
-	int created;
-	m->stats.unpaired_spans++;
-	if (m->orphans.n >= MAX_ORPHANS) {
-		/* a bound on memory: parents that never come are the usual case
-		 * here, and the oldest of those are the least likely to come */
-		trace_map_free(&m->orphans);
-		trace_map_init(&m->orphans, 1);
-	}
-	orphan_key(key, x->trace_id, x->parent_span_id);
-	return trace_map_get(&m->orphans, key, &created) ? 0 : -ENOMEM;
-}
-
-static int orphan_take(struct tm_smap *m, const uint8_t *trace_id, const uint8_t *parent_id)
-{
-	uint8_t key[TM_TRACE_ID_LEN];
-	orphan_key(key, trace_id, parent_id);
-	if (!trace_map_find(&m->orphans, key))
-		return 0;
-	trace_map_del(&m->orphans, key);
-	m->stats.unpaired_spans--;
-	return 1;
-}
-
-static int observe_trace(struct tm_smap *m, struct tview *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		v->parent[i] = find_parent(v, i);
-	for (size_t i = 0; i < v->n; i++) {
-		size_t p = v->parent[i];
-		if (p != SIZE_MAX && v->r[p].svc != v->r[i].svc)
-			v->cross_child[p] = 1;
-	}
-	int rc = 0;
-	for (size_t i = 0; i < v->n && !rc; i++) {
-		if (!v->owned[i])
-			continue;
-		const struct tm_span_rec *x = &v->r[i];
-		size_t p = v->parent[i];
-		if (is_callee(x))
-			rc = observe_node(m, x);
-		if (rc)
-			break;
-		if (p != SIZE_MAX && v->r[p].svc != x->svc)
-			rc = observe_pair(m, v, i, p);
-		else if (!(x->flags & TM_REC_HAS_PARENT) && is_callee(x))
-			rc = observe_virtual(m, v, i, 0);
-		else if (p == SIZE_MAX && (x->flags & TM_REC_HAS_PARENT))
-			rc = orphan_note(m, x);
-		if (!rc && is_caller(x) && !v->cross_child[i] && x->node)
-			rc = observe_virtual(m, v, i, 1);
-	}
-	/* a parent that came after its child was paired: the child found no
-	 * parent then (it was noted as an orphan), so the call counts now */
-	for (size_t i = 0; i < v->n && !rc; i++) {
-		size_t p = v->parent[i];
-		if (v->owned[i] || p == SIZE_MAX || !v->owned[p] || v->r[p].svc == v->r[i].svc)
-			continue;
-		if (orphan_take(m, v->r[i].trace_id, v->r[p].span_id))
-			rc = observe_pair(m, v, i, p);
-	}
-	return rc;
-}
-
-static int has_missing_parent(const struct tview *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if ((v->r[i].flags & TM_REC_HAS_PARENT) && find_parent(v, i) == SIZE_MAX)
-			return 1;
-	return 0;
-}
-
 /* the stored trace as records, names resolved to ids */
 static int stored_view(struct tm_store_reader *rd, const uint8_t *trace_id,
 		       struct tm_arena *a, struct tm_span_rec **out, size_t *n)
@@ -632,6 +485,7 @@ static int stored_view(struct tm_store_reader *rd, const uint8_t *trace_id,
 		memcpy(r[i].trace_id, trace_id, TM_TRACE_ID_LEN);
 		memcpy(r[i].span_id, s->span_id, TM_SPAN_ID_LEN);
 		memcpy(r[i].parent_span_id, s->parent_span_id, TM_SPAN_ID_LEN);
+		r[i].seq = s->seq;
 		r[i].start_ns = s->start_ns;
 		r[i].end_ns = s->end_ns;
 		r[i].kind = s->kind;
@@ -649,13 +503,6 @@ static int stored_view(struct tm_store_reader *rd, const uint8_t *trace_id,
 	*out = r;
 	*n = t.n_spans;
 	return 0;
-}
-
-/* stored span i is the pending record j when these agree */
-static int same_span(const struct tm_span_rec *x, const struct tm_span_rec *y)
-{
-	return !memcmp(x->span_id, y->span_id, TM_SPAN_ID_LEN) && x->start_ns == y->start_ns &&
-	       x->end_ns == y->end_ns && x->kind == y->kind && x->svc == y->svc;
 }
 
 /*---- critical-path profiles ----*/
@@ -687,7 +534,7 @@ static void put_distinct(struct tm_buf *b, uint32_t *ids, size_t n)
 /* span and error counts, the span that names the trace (a root before a
  * non-root, then the earliest), and whether an earlier row of this trace
  * may exist (the row was made from the stored trace) */
-static void put_summary(struct tm_buf *b, const struct tview *v, int stored)
+static void put_summary(struct tm_buf *b, const struct smap_view *v, int stored)
 {
 	uint64_t errors = 0;
 	size_t best = 0;
@@ -707,7 +554,7 @@ static void put_summary(struct tm_buf *b, const struct tview *v, int stored)
 	varint_put(b, v->r[best].op);
 }
 
-static int profile_trace(struct tm_smap *m, const struct tview *v, int stored,
+static int profile_trace(struct tm_smap *m, const struct smap_view *v, int stored,
 			 struct tm_arena *a)
 {
 	struct tm_trace t;
@@ -797,44 +644,111 @@ static int profile_trace(struct tm_smap *m, const struct tview *v, int stored,
 	return m->profiles.failed ? -ENOMEM : 0;
 }
 
+/* a round's records of one trace: those at or below `through` */
+static size_t own_records(const struct ptrace *t, uint64_t through, struct tm_span_rec *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->recs[i].seq <= through)
+			out[n++] = t->recs[i];
+	return n;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* the stored spans split by commit: `after` every one at or below through
+ * (what has been paired once this round is done), `before` those of them
+ * not from this round's commits (what earlier rounds paired) */
+static int split_stored(const struct tm_span_rec *stored, size_t n_stored,
+			const struct tm_span_rec *own, size_t n_own, uint64_t through,
+			struct tm_arena *a, struct smap_view *after, struct smap_view *before)
+{
+	uint64_t *seqs = tm_arena_alloc(a, (n_own + 1) * sizeof(uint64_t));
+	struct tm_span_rec *ra = tm_arena_alloc(a, (n_stored + 1) * sizeof(*ra));
+	struct tm_span_rec *rb = tm_arena_alloc(a, (n_stored + 1) * sizeof(*rb));
+	if (!seqs || !ra || !rb)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_own; i++)
+		seqs[i] = own[i].seq;
+	qsort(seqs, n_own, sizeof(uint64_t), u64_cmp);   /* n_own >= 1 */
+	size_t na = 0, nb = 0;
+	for (size_t i = 0; i < n_stored; i++) {
+		if (stored[i].seq > through)
+			continue;   /* a later round's */
+		ra[na++] = stored[i];
+		if (!bsearch(&stored[i].seq, seqs, n_own, sizeof(uint64_t), u64_cmp))
+			rb[nb++] = stored[i];
+	}
+	int rc = smap_view_init(after, ra, na, a);
+	return rc ? rc : smap_view_init(before, rb, nb, a);
+}
+
+/* counts F(after) - F(before) from the stored trace; -ENOENT when it is gone */
+static int pair_with_stored(struct tm_smap *m, struct tm_store_reader **rd,
+			    const struct tm_span_rec *own, size_t n_own, uint64_t through,
+			    struct tm_arena *a, struct smap_view *after)
+{
+	struct tm_span_rec *stored;
+	size_t n_stored;
+	struct smap_view before;
+	int rc = *rd ? 0 : tm_store_reader_begin(m->st, rd);
+	if (!rc)
+		rc = stored_view(*rd, own[0].trace_id, a, &stored, &n_stored);
+	m->stats.stored_reads++;
+	if (!rc)
+		rc = split_stored(stored, n_stored, own, n_own, through, a, after, &before);
+	if (!rc)
+		rc = smap_observe(after, &m->after);
+	if (!rc)
+		rc = smap_observe(&before, &m->before);
+	if (!rc) {
+		m->stats.unpaired_spans += m->after.unpaired - m->before.unpaired;
+		rc = smap_obs_diff(&m->after, &m->before, observe, m);
+	}
+	return rc;
+}
+
 /* pairs what of trace t is at or below `through`; returns 1 when all of it was */
 static int pair_trace(struct tm_smap *m, struct tm_store_reader **rd, struct ptrace *t,
 		      uint64_t through, struct tm_arena *a)
 {
-	struct tview v = { .r = t->recs, .n = t->n };
-	v.owned = tm_arena_zalloc(a, t->n + 1);
-	if (!v.owned || index_spans(&v, a) < 0)
+	struct tm_span_rec *own = tm_arena_alloc(a, (t->n + 1) * sizeof(*own));
+	if (!own)
 		return -ENOMEM;
-	int all = 1;
-	for (size_t i = 0; i < t->n; i++) {
-		v.owned[i] = t->recs[i].seq <= through;
-		all &= v.owned[i];
-	}
-	if (t->partial || has_missing_parent(&v)) {
-		/* relatives were paired before, or are missing: the stored trace
-		 * has all that arrived */
-		struct tm_span_rec *stored;
-		size_t n_stored;
-		int rc = *rd ? 0 : tm_store_reader_begin(m->st, rd);
+	size_t n_own = own_records(t, through, own);
+	if (!n_own)
+		return 0;
+	struct smap_view v;
+	int rc = smap_view_init(&v, own, n_own, a);
+	if (rc)
+		return rc;
+	/* relatives paired before, missing, or copies: what was counted, and
+	 * what is new, is known only from the stored trace */
+	int stored = t->partial || seen_maybe(&m->seen, own[0].trace_id) ||
+		     smap_view_missing_parent(&v) || smap_view_has_copies(&v);
+	if (stored) {
+		struct smap_view after;
+		rc = pair_with_stored(m, rd, own, n_own, through, a, &after);
 		if (!rc)
-			rc = stored_view(*rd, t->recs[0].trace_id, a, &stored, &n_stored);
-		m->stats.stored_reads++;
+			v = after;
+		stored = !rc;
+	}
+	if (!stored && (!rc || rc == -ENOENT)) {
+		rc = smap_observe(&v, &m->after);
+		m->before.n = m->before.unpaired = 0;
 		if (!rc) {
-			struct tview sv = { .r = stored, .n = n_stored };
-			sv.owned = tm_arena_zalloc(a, n_stored + 1);
-			if (!sv.owned || index_spans(&sv, a) < 0)
-				return -ENOMEM;
-			for (size_t i = 0; i < n_stored; i++)
-				for (size_t j = 0; j < t->n && !sv.owned[i]; j++)
-					sv.owned[i] = v.owned[j] && same_span(&stored[i], &t->recs[j]);
-			v = sv;
-		} else if (rc != -ENOENT) {
-			return rc;
+			m->stats.unpaired_spans += m->after.unpaired;
+			rc = smap_obs_diff(&m->after, &m->before, observe, m);
 		}
 	}
-	int rc = observe_trace(m, &v);
+	seen_add(&m->seen, own[0].trace_id);
+	int all = n_own == t->n;
 	if (!rc && all && v.n)
-		rc = profile_trace(m, &v, v.r != t->recs, a);
+		rc = profile_trace(m, &v, stored, a);
 	return rc ? rc : all;
 }
 
@@ -862,13 +776,15 @@ static void keep_rest(struct tm_smap *m, struct ptrace *t, uint64_t through)
 		t->recs[k++] = t->recs[i];
 		t->first_seq = t->recs[i].seq < t->first_seq ? t->recs[i].seq : t->first_seq;
 	}
+	if (k < t->n)
+		t->partial = 1;
 	t->n = k;
-	t->partial = 1;
 	t->due = 0;
 }
 
 static int pair_due(struct tm_smap *m, uint64_t now)
 {
+	seen_rotate(&m->seen, now);
 	pthread_mutex_lock(&m->state);
 	int pressed = m->pending_spans > m->opt.max_pending_spans;
 	uint64_t through = m->last_seq;
@@ -960,6 +876,15 @@ int smap_value_decode(const void *data, size_t len, struct smap_value *out)
 	return 0;
 }
 
+/* a stored count plus a delta; never below 0 (a row lost to a crash
+ * before its take-back cannot go negative) */
+static uint64_t add_signed(uint64_t base, int64_t d)
+{
+	if (d >= 0)
+		return base + (uint64_t)d;
+	return (uint64_t)-d > base ? 0 : base - (uint64_t)-d;
+}
+
 /* adds one delta to the row of one resolution */
 static int merge_row(struct tm_smap *m, struct tm_aux_txn *w, int res, const struct delta *d)
 {
@@ -981,13 +906,18 @@ static int merge_row(struct tm_smap *m, struct tm_aux_txn *w, int res, const str
 	}
 	for (size_t i = 0; i < d->n_lat; i++)
 		tm_hist_add(h, d->lat[i]);
+	for (size_t i = 0; i < d->n_unlat; i++)
+		tm_hist_remove(h, d->unlat[i]);
+	uint64_t calls = add_signed(v.calls, d->calls);
+	if (!calls)   /* every call of it was taken back: no edge or node */
+		return tm_store_aux_del(w, TM_AUX_ROLLUPS, key, sizeof(key));
 	struct tm_buf *b = &m->scratch_buf;
 	b->len = 0;
-	varint_put(b, v.calls + d->calls);
-	varint_put(b, v.errors + d->errors);
-	varint_put(b, v.http4xx + d->http4xx);
-	varint_put(b, v.http5xx + d->http5xx);
-	varint_put(b, v.throttled + d->throttled);
+	varint_put(b, calls);
+	varint_put(b, add_signed(v.errors, d->errors));
+	varint_put(b, add_signed(v.http4xx, d->http4xx));
+	varint_put(b, add_signed(v.http5xx, d->http5xx));
+	varint_put(b, add_signed(v.throttled, d->throttled));
 	unsigned char kind = d->node_kind ? d->node_kind : v.node_kind;
 	tm_buf_add(b, &kind, 1);
 	tm_hist_encode(h, b);

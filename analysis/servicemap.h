@@ -73,6 +73,7 @@ int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, tm_smap_row_fn row
 struct tm_smap_stats {
 	uint64_t pending_traces, pending_spans;
 	uint64_t paired_traces, calls, unpaired_spans;
+	uint64_t retracted_calls;   /* taken back when late spans changed a pairing */
 	uint64_t stored_reads, early_pairings, queue_overflows;
 	uint64_t analyzed_through;
 };

@@ -1,13 +1,15 @@
 /* smap_internal.h - what the service-map files share: the rollup row
- * format and the profile row format. */
+ * format, the profile row format, and the pairing rules (smap_rules.c). */
 #ifndef TM_SMAP_INTERNAL_H
 #define TM_SMAP_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "histogram.h"
 #include "servicemap.h"
+#include "store.h"
 
 /* rollup keys: res[1] t[4] type[1] a[4] b[4], big-endian
  *   res  'm' minute, 't' ten minutes, 'h' hour; t counts those since the epoch
@@ -69,5 +71,53 @@ struct profile_row {
 
 /* parses a profile value; 0 or -EBADMSG */
 int profile_decode(const void *val, size_t len, struct profile_row *out);
+
+/*---- the pairing rules (smap_rules.c) ----*/
+
+/* one thing a span set contributes: a call on an edge, or a request on a
+ * node, at the minute of at_ns */
+struct smap_obs {
+	uint8_t type;            /* enum smap_type */
+	uint32_t a, b;
+	uint64_t at_ns;
+	uint64_t latency_ns;
+	uint8_t failed;
+	uint16_t http_status;
+	uint8_t node_kind;       /* of b, for a virtual node */
+};
+
+struct smap_obs_list {
+	struct smap_obs *o;      /* heap; the owner frees it */
+	size_t n, cap;
+	uint64_t unpaired;       /* spans whose parent is not in the set */
+};
+
+/* the spans of one trace with their span-ID index; arrays in the arena,
+ * r borrowed */
+struct smap_view {
+	const struct tm_span_rec *r;
+	size_t n;
+	size_t *parent;           /* SIZE_MAX: none in the set */
+	uint8_t *cross_child;     /* a child in another service */
+	uint32_t *entry_op;
+	size_t *slots;            /* span-ID hash: index + 1, 0 empty */
+	size_t cap;
+};
+
+int smap_view_init(struct smap_view *v, const struct tm_span_rec *r, size_t n,
+		   struct tm_arena *a);
+/* some span names a parent the set does not hold */
+int smap_view_missing_parent(const struct smap_view *v);
+/* two records of one span (a client's retry) */
+int smap_view_has_copies(const struct smap_view *v);
+
+/* replaces l's contents by what the set v contributes (F(v)) */
+int smap_observe(struct smap_view *v, struct smap_obs_list *l);
+
+/* calls fn(+1) for what is in after but not before and fn(-1) for what is
+ * in before but not after (as multisets); sorts both lists */
+typedef int (*smap_obs_fn)(void *ctx, const struct smap_obs *o, int sign);
+int smap_obs_diff(struct smap_obs_list *after, struct smap_obs_list *before,
+		  smap_obs_fn fn, void *ctx);
 
 #endif
