@@ -152,6 +152,16 @@ void tm_hist_remove(struct tm_hist *h, uint64_t value_ns)
 			hi--;
 		tm_hist_bucket_bounds(hi, &bound, &h->max_ns);
 	}
+	/* the values left sum to at least their max, which the stored form
+	 * checks; a bound above the sum comes down to it, staying in bucket
+	 * hi, as some value left lies there (and if the removed values were
+	 * not those added, the sum goes up rather than the bound out) */
+	if (h->max_ns > h->sum_ns) {
+		tm_hist_bucket_bounds(hi, &bound, &(uint64_t){ 0 });
+		h->max_ns = h->sum_ns >= bound ? h->sum_ns : bound;
+		if (h->sum_ns < h->max_ns)
+			h->sum_ns = h->max_ns;
+	}
 }
 
 /* the hot loop of a window merge: restrict and four independent sums let

@@ -71,8 +71,8 @@ void tm_hist_add_n(struct tm_hist *h, uint64_t value_ns, uint64_t n);
 /* takes back one value counted before (a correction: a call counted under
  * the wrong edge).  Its bucket loses one; when that empties the bucket of
  * min or max, the bound moves to the edge of the nearest non-empty bucket,
- * so min and max stay bounds, no longer exact.  A value whose bucket is
- * empty is ignored. */
+ * so min and max stay bounds, no longer exact (max at most the sum, as
+ * the stored form wants).  A value whose bucket is empty is ignored. */
 void tm_hist_remove(struct tm_hist *h, uint64_t value_ns);
 
 /* adds every value of src to dst (dst becomes the histogram of the union);
