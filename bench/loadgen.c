@@ -68,6 +68,8 @@ struct options {
 	const char *dump_batch;
 	const char *dump_dir;
 	uint64_t dump_count;
+	double rate;                 /* spans/s to pace at; 0 = as fast as answered */
+	double report_every_s;       /* 0 = no interval lines */
 };
 
 /*---- shared run state ----*/
@@ -92,6 +94,7 @@ struct run {
 	atomic_uint_fast64_t requests_ok, requests_failed, requests_retried;
 	atomic_uint_fast64_t reconnects, bytes_sent;
 	atomic_uint_fast64_t body_bytes;   /* of every request started, once */
+	atomic_uint_fast64_t paced_spans;  /* --rate: spans scheduled so far */
 	atomic_int workers_running;
 
 	pthread_mutex_t lock;        /* guards everything below */
@@ -99,6 +102,7 @@ struct run {
 	int seen_status[32];         /* failures already printed, by status */
 	size_t n_seen_status;
 	FILE *ids_out;
+	struct httpc_latency interval;   /* --report-every: this interval's requests */
 };
 
 struct worker {
@@ -418,6 +422,11 @@ static void on_success(struct worker *w, const struct otlpgen_template *t,
 		atomic_fetch_add(&run->roots_acked, t->n_roots);
 	atomic_fetch_add(&run->requests_ok, 1);
 	httpc_latency_add(&w->latency, latency_ns);
+	if (run->opt->report_every_s > 0) {
+		pthread_mutex_lock(&run->lock);
+		httpc_latency_add(&run->interval, latency_ns);
+		pthread_mutex_unlock(&run->lock);
+	}
 	if (run->ids_out)
 		write_ids(w, t);
 }
@@ -509,13 +518,37 @@ static int next_ticket(struct run *run, uint64_t *ticket)
 	return !run->request_limit || *ticket < run->request_limit;
 }
 
+/* --rate: the request of n spans goes when the run's schedule says, so the
+ * load stays the same while answers slow down (an open loop, as services
+ * that produce spans at their own pace are) */
+static void wait_for_schedule(struct run *run, uint64_t n_spans)
+{
+	uint64_t before = atomic_fetch_add(&run->paced_spans, n_spans);
+	uint64_t due = run->start_mono_ns + (uint64_t)((double)before * 1e9 / run->opt->rate);
+
+	for (;;) {
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+		if (now >= due || atomic_load(&stop_requested))
+			return;
+		if (run->deadline_mono_ns && now >= run->deadline_mono_ns)
+			return;
+		sleep_ms((unsigned)((due - now) / 1000000 < 100 ? (due - now) / 1000000 + 1 : 100));
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	uint64_t ticket;
 
-	while (next_ticket(w->run, &ticket))
-		deliver(w, prepare_body(w, ticket));
+	while (next_ticket(w->run, &ticket)) {
+		const struct otlpgen_template *t = prepare_body(w, ticket);
+
+		if (w->run->opt->rate > 0)
+			wait_for_schedule(w->run, t->n_spans);
+		deliver(w, t);
+	}
 	httpc_conn_close(&w->conn);
 	atomic_fetch_sub(&w->run->workers_running, 1);
 	return NULL;
@@ -649,6 +682,9 @@ static void usage(FILE *f)
 		"  --seed N                 generator and ID-mask seed (default: random)\n"
 		"  --server-pid PID         sample /proc/PID/status every 100 ms, report peaks\n"
 		"  --ids-out FILE           write 'traceid spanid' per acknowledged span\n"
+		"  --rate SPANS_PER_S       pace requests to this many spans per second\n"
+		"  --report-every SECONDS   print an 'interval' line (spans/s, latency p50/p99,\n"
+		"                           the server's RSS with --server-pid) this often\n"
 		"  --gzip                   gzip request bodies (if built with zlib)\n"
 		"  --quiet                  no progress lines on stderr\n"
 		"  --dump-batch FILE        write one request body to FILE and exit\n"
@@ -690,7 +726,7 @@ enum {
 	OPT_URL = 256, OPT_FORMAT, OPT_CONNECTIONS, OPT_DURATION, OPT_REQUESTS, OPT_SPANS,
 	OPT_TRACES, OPT_SPB, OPT_TRACE_SPANS, OPT_SPREAD, OPT_SERVICES, OPT_ENTRY,
 	OPT_TEMPLATE_SPANS, OPT_SEED, OPT_PID, OPT_IDS_OUT, OPT_GZIP, OPT_QUIET, OPT_DUMP,
-	OPT_DUMPS, OPT_HELP,
+	OPT_DUMPS, OPT_RATE, OPT_REPORT_EVERY, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -710,6 +746,8 @@ static const struct option long_options[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "server-pid", required_argument, NULL, OPT_PID },
 	{ "ids-out", required_argument, NULL, OPT_IDS_OUT },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "report-every", required_argument, NULL, OPT_REPORT_EVERY },
 	{ "gzip", no_argument, NULL, OPT_GZIP },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "dump-batch", required_argument, NULL, OPT_DUMP },
@@ -785,6 +823,14 @@ static int apply_option(int c, const char *arg, int argc, char **argv, struct op
 		break;
 	case OPT_IDS_OUT:
 		opt->ids_out = arg;
+		break;
+	case OPT_RATE:
+		opt->rate = strtod(arg, NULL);
+		rc = opt->rate > 0 ? 0 : -EINVAL;
+		break;
+	case OPT_REPORT_EVERY:
+		opt->report_every_s = strtod(arg, NULL);
+		rc = opt->report_every_s > 0 ? 0 : -EINVAL;
 		break;
 	case OPT_GZIP:
 		opt->is_gzip = 1;
@@ -1034,15 +1080,65 @@ static void print_progress(struct run *run, uint64_t *last_acked, uint64_t *last
 	*last_ns = now;
 }
 
+/* the server's RSS now, and the anonymous part of it (heap, stacks: what
+ * can leak; the rest is the store's mapped file, which the kernel reclaims) */
+static void current_rss_kb(long pid, uint64_t *rss_kb, uint64_t *anon_kb)
+{
+	struct rss_sampler s = { .pid = pid };
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	*rss_kb = *anon_kb = 0;
+	if (pid && sample_rss(&s, path) == 0) {
+		*rss_kb = s.peak_rss_kb;
+		*anon_kb = s.peak_anon_kb;
+	}
+}
+
+/* --report-every: one line per interval on stdout, for soak curves */
+static void print_interval(struct run *run, uint64_t *last_acked, uint64_t *last_ns)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t acked = atomic_load(&run->spans_acked);
+	struct httpc_latency l;
+	uint64_t rss_kb, anon_kb;
+
+	current_rss_kb(run->opt->server_pid, &rss_kb, &anon_kb);
+	pthread_mutex_lock(&run->lock);
+	l = run->interval;
+	memset(&run->interval, 0, sizeof(run->interval));
+	pthread_mutex_unlock(&run->lock);
+	printf("interval t_s %.0f spans_per_s %.0f requests %zu p50_ms %.2f p99_ms %.2f max_ms %.2f "
+	       "rss_kb %" PRIu64 " anon_kb %" PRIu64 " retried %" PRIu64 " failed %" PRIu64 "\n",
+	       (double)(now - run->start_mono_ns) / 1e9,
+	       (double)(acked - *last_acked) * 1e9 / (double)(now - *last_ns), l.n,
+	       httpc_latency_ms(&l, 0.50), httpc_latency_ms(&l, 0.99), httpc_latency_ms(&l, 1),
+	       rss_kb, anon_kb,
+	       (uint64_t)atomic_load(&run->requests_retried),
+	       (uint64_t)atomic_load(&run->requests_failed));
+	fflush(stdout);
+	httpc_latency_clear(&l);
+	*last_acked = acked;
+	*last_ns = now;
+}
+
 static void wait_for_workers(struct run *run)
 {
 	uint64_t last_acked = 0, last_ns = run->start_mono_ns, next = last_ns + 1000000000ull;
+	uint64_t every = (uint64_t)(run->opt->report_every_s * 1e9);
+	uint64_t i_acked = 0, i_ns = last_ns, i_next = last_ns + every;
 
 	while (atomic_load(&run->workers_running) > 0) {
 		sleep_ms(50);
-		if (!run->opt->is_quiet && clock_ns(CLOCK_MONOTONIC) >= next) {
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+		if (!run->opt->is_quiet && now >= next) {
 			print_progress(run, &last_acked, &last_ns);
 			next += 1000000000ull;
+		}
+		if (every && now >= i_next) {
+			print_interval(run, &i_acked, &i_ns);
+			i_next += every;
 		}
 	}
 }
@@ -1126,6 +1222,7 @@ static int run_load(struct run *run)
 		fprintf(stderr, "loadgen: %s: %s\n", opt->ids_out, strerror(errno));
 	print_results(run, workers, elapsed_s, rss.pid ? &rss : NULL);
 	free_workers(workers, opt->connections);
+	httpc_latency_clear(&run->interval);
 	return atomic_load(&run->requests_failed) == 0 ? 0 : 1;
 }
 
