@@ -84,13 +84,18 @@ function tail(text, n = 4000) {
 // the main line ("tracemap 0.1.0 listening on ..."), not the UDP listeners' lines
 const LISTEN_RE = /tracemap \S+ listening on 127\.0\.0\.1:(\d+)/;
 
+// TRACEMAP_WRAPPER runs the server under a command, e.g. valgrind
+// (tests/valgrind.sh); TRACEMAP_TIMEOUT_SCALE stretches the waits for it
+const WRAPPER = (process.env.TRACEMAP_WRAPPER || '').split(/\s+/).filter(Boolean);
+const TIMEOUT_SCALE = Number(process.env.TRACEMAP_TIMEOUT_SCALE || 1);
+
 export class TracemapServer {
   constructor({ args = [], dataDir = null, startTimeoutMs = 20000 } = {}) {
     this.bin = tracemapBin();
     this.extraArgs = args;
     this.ownsDataDir = !dataDir;
     this.dataDir = dataDir || mkdtempSync(join(tmpdir(), 'tracemap-test-'));
-    this.startTimeoutMs = startTimeoutMs;
+    this.startTimeoutMs = startTimeoutMs * TIMEOUT_SCALE;
     this.proc = null;
     this.port = 0;
     this.url = '';
@@ -122,7 +127,9 @@ export class TracemapServer {
     this.expectExit = false;
     const args = ['--listen', '127.0.0.1:0', '--data', this.dataDir, ...this.extraArgs];
     this._append('cmd', `$ ${this.bin} ${args.join(' ')}\n`);
-    const proc = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = WRAPPER.length
+      ? spawn(WRAPPER[0], [...WRAPPER.slice(1), this.bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     this.exited = new Promise((resolveExit) => {
       proc.on('exit', (code, signal) => {
@@ -184,6 +191,7 @@ export class TracemapServer {
   /** SIGTERM and wait (drain); returns {code, signal}. SIGKILL after timeoutMs. */
   async stop({ timeoutMs = 20000 } = {}) {
     if (!this.running) return this.lastExit;
+    timeoutMs *= TIMEOUT_SCALE;
     this.expectExit = true;
     this.proc.kill('SIGTERM');
     let timer;
