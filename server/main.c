@@ -341,17 +341,17 @@ static int serve(const struct tm_config *cfg)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int run(const struct tm_config *cfg)
 {
-	struct tm_config cfg;
-	char err[256];
-	if (tm_config_parse(argc, argv, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tracemap: %s\n", err);
-		return 2;
+	if (cfg->print_sample) {
+		tm_config_write_sample(stdout);
+		return 0;
 	}
-	if (cfg.verbose)
-		tm_log_min_level = TM_LOG_DEBUG;
-	switch (cfg.command) {
+	if (cfg->print_config && cfg->command != TM_CMD_HELP && cfg->command != TM_CMD_VERSION) {
+		tm_config_print(cfg, stdout);
+		return 0;
+	}
+	switch (cfg->command) {
 	case TM_CMD_HELP:
 		tm_config_usage(stdout);
 		return 0;
@@ -359,17 +359,33 @@ int main(int argc, char **argv)
 		printf("tracemap %s\n", TRACEMAP_VERSION);
 		return 0;
 	case TM_CMD_CHECK:
-		return run_check(&cfg);
+		return run_check(cfg);
 	case TM_CMD_STATS:
-		return run_stats(&cfg);
+		return run_stats(cfg);
 	case TM_CMD_QUERY:
-		return run_query(&cfg);
+		return run_query(cfg);
 	case TM_CMD_DEMO:
-		return run_demo(&cfg);
+		return run_demo(cfg);
 	case TM_CMD_EXPORT:
-		return run_export(&cfg);
+		return run_export(cfg);
 	case TM_CMD_SERVE:
 		break;
 	}
-	return serve(&cfg);
+	return serve(cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct tm_config cfg;
+	char err[768];
+	if (tm_config_parse(argc, argv, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tracemap: %s\n", err);
+		tm_config_free(&cfg);
+		return 2;
+	}
+	/* --verbose is --log-level debug, as it always was */
+	tm_log_min_level = cfg.verbose ? TM_LOG_DEBUG : (enum tm_log_level)cfg.log_level;
+	int rc = run(&cfg);
+	tm_config_free(&cfg);
+	return rc;
 }
