@@ -125,7 +125,8 @@ static enum MHD_Result reply_stored(struct http_request *r)
 	if (rep->rejected && !rep->accepted)
 		return reply_error(r, 400, rep->message);
 	if (rep->rejected)
-		LOG(TM_LOG_WARN, "%s: %zu spans rejected: %s", r->path, rep->rejected, rep->message);
+		LOG(TM_LOG_WARN, "%s: %zu spans rejected: %s", r->path, rep->rejected,
+		    TM_LOG_CONTENT(rep->message));
 	return http_respond_buf(r, 202, NULL, &out);
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 enum tm_log_level tm_log_min_level = TM_LOG_INFO;
+int tm_log_span_content;
 
 void tm_log_write(enum tm_log_level level, const char *module, const char *fmt, ...)
 {
@@ -24,9 +25,14 @@ void tm_log_write(enum tm_log_level level, const char *module, const char *fmt, 
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);
+	size_t start = n;
 	n = m < 0 ? n : n + (size_t)m;
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
+	/* one event, one line, whatever a message quotes */
+	for (size_t i = start; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
 	line[n++] = '\n';
 	/* one write per line keeps lines whole when threads log at once */
 	ssize_t w = write(STDERR_FILENO, line, n);

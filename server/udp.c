@@ -174,12 +174,12 @@ static void handle_datagram(struct tm_udp *u, const struct sockaddr_in *from, si
 	if (rc) {
 		req_free(r);
 		drop(u, refusal_counter(u, rc), from, len,
-		     report.message[0] ? report.message : "cannot be decoded");
+		     report.message[0] ? TM_LOG_CONTENT(report.message) : "cannot be decoded");
 		return;
 	}
 	if (report.rejected) {
 		count(u, &u->stats.rejected_spans, report.rejected);
-		log_limited(u, from, len, "refused some spans of", report.message);
+		log_limited(u, from, len, "refused some spans of", TM_LOG_CONTENT(report.message));
 	}
 	if (r->batch.n_spans == 0) {
 		req_free(r);   /* only in-progress documents: nothing to store yet */
