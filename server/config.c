@@ -1,23 +1,23 @@
-/* config.c - the option table, parsing and --help. */
-#include "config.h"
+/* config.c - the option table, and where values come from: defaults, the
+ * config file, TRACEMAP_* environment variables, the command line. */
+#include "config_internal.h"
+#include "log.h"
 #include "query_params.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-enum opt_kind { OPT_STRING, OPT_LISTEN, OPT_BYTES, OPT_UINT, OPT_SYNC, OPT_FLAG, OPT_DURATION };
+extern char **environ;
 
-struct option_def {
-	const char *name;
-	const char *arg;           /* shown in --help; NULL for flags */
-	enum opt_kind kind;
-	size_t offset;             /* into struct tm_config */
-	uint64_t min, max;         /* for numbers */
-	const char *help;
-};
+/* a config file is a few hundred bytes; anything near this is a mistake */
+#define CONFIG_FILE_MAX (1u << 20)
+#define ENV_PREFIX "TRACEMAP_"
 
 #define OFF(f) offsetof(struct tm_config, f)
 
@@ -75,33 +75,121 @@ static const struct option_def options[] = {
 	{ "autocomplete-keys", "K1,K2,...", OPT_STRING, OFF(autocomplete_keys), 0, 0,
 	  "span attribute keys whose values /api/v2/autocompleteValues offers (at most 32; "
 	  "default " TM_DEFAULT_AUTOCOMPLETE_KEYS "; empty = none)" },
+	{ "config", "FILE", OPT_CONFIG, OFF(config_file), 0, 0,
+	  "read options from FILE: \"name = value\" lines, names as the long options, "
+	  "'#' comment lines (docs/tracemap.conf.sample); TRACEMAP_* variables and flags "
+	  "override it" },
+	{ "log-level", "debug|info|warn|error", OPT_CHOICE, OFF(log_level), 0, 0,
+	  "the least severe log lines written (default info; --verbose means debug)" },
+	{ "access-log", "FILE", OPT_STRING, OFF(access_log), 0, 0,
+	  "append one line per request (time, client, method, path, status, bytes, "
+	  "duration) to FILE, or to stderr for - (off by default; SIGHUP reopens FILE)" },
+	{ "access-log-query", NULL, OPT_FLAG, OFF(access_log_query), 0, 0,
+	  "write the query string's values into the access log too (by default only the "
+	  "parameter names)" },
+	{ "log-span-content", NULL, OPT_FLAG, OFF(log_span_content), 0, 0,
+	  "let log lines quote span content, such as the names and values a rejected span "
+	  "was refused for (off by default)" },
+	{ "ingest-token-file", "FILE", OPT_STRING, OFF(ingest_token_file), 0, 0,
+	  "require \"Authorization: Bearer TOKEN\" on every ingest path; TOKEN is FILE's "
+	  "content, read at start (off by default)" },
+	{ "query-token-file", "FILE", OPT_STRING, OFF(query_token_file), 0, 0,
+	  "require \"Authorization: Bearer TOKEN\" on every query API and page (all but "
+	  "ingest, /healthz and /readyz); TOKEN is FILE's content, read at start (off by "
+	  "default)" },
+	{ "tls-cert", "FILE", OPT_STRING, OFF(tls_cert), 0, 0,
+	  "serve HTTPS on every listener with this PEM certificate (chain); needs --tls-key" },
+	{ "tls-key", "FILE", OPT_STRING, OFF(tls_key), 0, 0,
+	  "the PEM private key of --tls-cert" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+_Static_assert(N_OPTIONS <= TM_CONFIG_MAX_OPTIONS, "raise TM_CONFIG_MAX_OPTIONS");
 
-void tm_config_usage(FILE *out)
+const struct option_def *config_options(size_t *n)
 {
-	fprintf(out, "usage: tracemap [OPTIONS]              run the collector\n"
-		     "       tracemap check --data DIR       verify a store, change nothing\n"
-		     "       tracemap stats --data DIR       print what a store holds\n"
-		     "       tracemap query slow --data DIR [--service S] [--operation O]\n"
-		     "                [--since 1h] [--limit 20]  the slowest traces, as a table\n"
-		     "       tracemap query trace ID --data DIR   one trace, as a tree\n"
-		     "       tracemap demo [--target URL] [--rate 20] [--duration D]\n"
-		     "                traffic from a made-up shop, to see a living map\n"
-		     "       tracemap export --data DIR --out SITE [--since 1h]\n"
-		     "                the map, services, slowest traces as files for file://\n"
-		     "       tracemap --help | --version\n\noptions:\n");
-	for (size_t i = 0; i < N_OPTIONS; i++) {
-		char left[40];
-		snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].arg ? " " : "",
-			 options[i].arg ? options[i].arg : "");
-		fprintf(out, "  %-24s %s\n", left, options[i].help);
-	}
-	fprintf(out, "  %-24s %s\n  %-24s %s\n", "--help", "show this text", "--version",
-		"print the version");
-	fprintf(out, "\nBYTES accept a suffix: K, M, G (powers of 1024), e.g. 64M.\n");
+	*n = N_OPTIONS;
+	return options;
 }
+
+/*---- texts the config owns ----*/
+
+struct tm_config_text {
+	struct tm_config_text *next;
+	char text[];
+};
+
+/* a NUL-terminated copy of s[0..len) that lives as long as cfg; NULL when
+ * out of memory */
+static char *keep_text(struct tm_config *cfg, const char *s, size_t len)
+{
+	struct tm_config_text *t = malloc(sizeof(*t) + len + 1);
+	if (!t)
+		return NULL;
+	memcpy(t->text, s, len);
+	t->text[len] = '\0';
+	t->next = cfg->texts;
+	cfg->texts = t;
+	return t->text;
+}
+
+void tm_config_free(struct tm_config *cfg)
+{
+	while (cfg->texts) {
+		struct tm_config_text *next = cfg->texts->next;
+		free(cfg->texts);
+		cfg->texts = next;
+	}
+}
+
+/*---- where a value came from, for messages ----*/
+
+struct origin {
+	enum tm_config_source source;
+	const char *file;   /* TM_SRC_FILE */
+	unsigned line;
+};
+
+static void env_name(const struct option_def *o, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, ENV_PREFIX "%s", o->name);
+	for (size_t i = 0; i < n && i < len; i++)
+		buf[i] = buf[i] == '-' ? '_' : (char)toupper((unsigned char)buf[i]);
+}
+
+/* "--threads 0: <why>", "TRACEMAP_THREADS=0: <why>", "FILE:3: threads = 0: <why>" */
+static int fail_at(const struct origin *at, const struct option_def *o, const char *val,
+		   char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static int fail_at(const struct origin *at, const struct option_def *o, const char *val,
+		   char *err, size_t errlen, const char *fmt, ...)
+{
+	char env[80];
+	int n = 0;
+	switch (at->source) {
+	case TM_SRC_FLAG:
+	case TM_SRC_DEFAULT:
+		n = snprintf(err, errlen, "--%s%s%s: ", o->name, val ? " " : "", val ? val : "");
+		break;
+	case TM_SRC_ENV:
+		env_name(o, env, sizeof(env));
+		n = snprintf(err, errlen, "%s=%s: ", env, val);
+		break;
+	case TM_SRC_FILE:
+		n = snprintf(err, errlen, "%s:%u: %s = %s: ", at->file, at->line, o->name, val);
+		break;
+	}
+	if (n >= 0 && (size_t)n < errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/*---- values ----*/
 
 /* "64M", "1G", "4096" -> bytes */
 static int parse_bytes(const char *s, uint64_t *out)
@@ -128,61 +216,146 @@ static int parse_bytes(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int set_option(const struct option_def *o, const char *val, struct tm_config *cfg,
-		      char *err, size_t errlen)
+static int parse_bool(const char *s, int *out)
 {
-	void *field = (char *)cfg + o->offset;
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(s, yes[i]))
+			return *out = 1, 0;
+		if (!strcasecmp(s, no[i]))
+			return *out = 0, 0;
+	}
+	return -EINVAL;
+}
+
+/* the index of val among the '|'-separated words of choices, or -1 */
+static int choice_index(const char *choices, const char *val)
+{
+	size_t len = strlen(val);
+	int i = 0;
+	for (const char *w = choices; w; i++) {
+		const char *bar = strchr(w, '|');
+		size_t wlen = bar ? (size_t)(bar - w) : strlen(w);
+		if (wlen == len && !strncmp(w, val, len))
+			return i;
+		w = bar ? bar + 1 : NULL;
+	}
+	return -1;
+}
+
+static int set_number(const struct option_def *o, const char *val, const struct origin *at,
+		      void *field, char *err, size_t errlen)
+{
 	uint64_t n;
-	switch (o->kind) {
-	case OPT_STRING:
-		*(const char **)field = val;
+	char lo[32], hi[32];
+	if (o->kind == OPT_UINT) {
+		if (!*val || strspn(val, "0123456789") != strlen(val) || parse_bytes(val, &n) ||
+		    n < o->min || n > o->max)
+			return fail_at(at, o, val, err, errlen, "must be a whole number from %llu to %llu",
+				       (unsigned long long)o->min, (unsigned long long)o->max);
+		*(unsigned *)field = (unsigned)n;
 		return 0;
-	case OPT_LISTEN:
-		if (cfg->n_listen == TM_MAX_LISTEN) {
-			snprintf(err, errlen, "--%s: at most %d addresses", o->name, TM_MAX_LISTEN);
-			return -EINVAL;
-		}
+	}
+	if (parse_bytes(val, &n) || n < o->min || n > o->max) {
+		config_format_bytes(o->min, lo, sizeof(lo));
+		config_format_bytes(o->max, hi, sizeof(hi));
+		return fail_at(at, o, val, err, errlen, "must be a size from %s to %s (suffixes K, M, "
+			       "G: powers of 1024)", lo, hi);
+	}
+	*(uint64_t *)field = n;
+	return 0;
+}
+
+static int set_duration(const struct option_def *o, const char *val, const struct origin *at,
+			void *field, char *err, size_t errlen)
+{
+	int64_t ns;
+	char why[160], lo[32], hi[32];
+	if (tm_qp_duration(o->name, val, &ns, why, sizeof(why)) < 0 || ns < 0 ||
+	    (uint64_t)ns < o->min || (uint64_t)ns > o->max) {
+		config_format_duration(o->min, lo, sizeof(lo));
+		config_format_duration(o->max, hi, sizeof(hi));
+		return fail_at(at, o, val, err, errlen, "must be a duration from %s to %s (e.g. "
+			       "500ms, 10s, 1m)", lo, hi);
+	}
+	*(uint64_t *)field = (uint64_t)ns;
+	return 0;
+}
+
+/* one or more comma-separated addresses; a new source replaces the list */
+static int add_listen(const struct option_def *o, const char *val, const struct origin *at,
+		      struct tm_config *cfg, char *err, size_t errlen)
+{
+	size_t row = (size_t)(o - options);
+	if (cfg->source[row] != at->source)
+		cfg->n_listen = 0;
+	if (!strchr(val, ',')) {
+		if (cfg->n_listen == TM_MAX_LISTEN)
+			return fail_at(at, o, val, err, errlen, "at most %d addresses", TM_MAX_LISTEN);
 		cfg->listen[cfg->n_listen++] = val;
 		return 0;
+	}
+	char *copy = keep_text(cfg, val, strlen(val));
+	if (!copy)
+		return fail_at(at, o, val, err, errlen, "out of memory");
+	for (char *save = NULL, *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		while (*a == ' ')
+			a++;
+		for (size_t n = strlen(a); n && a[n - 1] == ' ';)
+			a[--n] = '\0';
+		if (!*a)
+			continue;
+		if (cfg->n_listen == TM_MAX_LISTEN)
+			return fail_at(at, o, val, err, errlen, "at most %d addresses", TM_MAX_LISTEN);
+		cfg->listen[cfg->n_listen++] = a;
+	}
+	return 0;
+}
+
+/* sets option o from val (NULL only for a flag on the command line) */
+static int set_option(const struct option_def *o, const char *val, const struct origin *at,
+		      struct tm_config *cfg, char *err, size_t errlen)
+{
+	void *field = (char *)cfg + o->offset;
+	int rc = 0, i;
+	switch (o->kind) {
+	case OPT_CONFIG:
+		if (at->source == TM_SRC_FILE)
+			return fail_at(at, o, val, err, errlen, "a config file cannot name another");
+		/* fall through */
+	case OPT_STRING:
+		*(const char **)field = val;
+		break;
+	case OPT_LISTEN:
+		rc = add_listen(o, val, at, cfg, err, errlen);
+		break;
 	case OPT_FLAG:
-		*(int *)field = 1;
-		return 0;
+		if (!val)
+			*(int *)field = 1;
+		else if (parse_bool(val, &i) < 0)
+			return fail_at(at, o, val, err, errlen, "must be true or false");
+		else
+			*(int *)field = i;
+		break;
 	case OPT_SYNC:
-		if (strcmp(val, "full") && strcmp(val, "none"))
-			break;
-		*(int *)field = !strcmp(val, "none");
-		return 0;
+	case OPT_CHOICE:
+		i = choice_index(o->arg, val);
+		if (i < 0)
+			return fail_at(at, o, val, err, errlen, "must be one of %s", o->arg);
+		*(int *)field = i;
+		break;
 	case OPT_BYTES:
 	case OPT_UINT:
-		if ((o->kind == OPT_UINT && strspn(val, "0123456789") != strlen(val)) ||
-		    parse_bytes(val, &n) || n < o->min || n > o->max) {
-			snprintf(err, errlen, "--%s %s: expected %s from %llu to %llu", o->name, val,
-				 o->kind == OPT_BYTES ? "a size in bytes" : "a whole number",
-				 (unsigned long long)o->min, (unsigned long long)o->max);
-			return -EINVAL;
-		}
-		if (o->kind == OPT_BYTES)
-			*(uint64_t *)field = n;
-		else
-			*(unsigned *)field = (unsigned)n;
-		return 0;
-	case OPT_DURATION: {
-		int64_t ns;
-		char why[160];
-		if (tm_qp_duration(o->name, val, &ns, why, sizeof(why)) < 0 || ns < 0 ||
-		    (uint64_t)ns < o->min || (uint64_t)ns > o->max) {
-			snprintf(err, errlen, "--%s %s: expected a duration from %llums to %llus "
-				 "(e.g. 500ms, 10s, 1m)", o->name, val,
-				 (unsigned long long)(o->min / 1000000),
-				 (unsigned long long)(o->max / 1000000000));
-			return -EINVAL;
-		}
-		*(uint64_t *)field = (uint64_t)ns;
-		return 0;
+		rc = set_number(o, val, at, field, err, errlen);
+		break;
+	case OPT_DURATION:
+		rc = set_duration(o, val, at, field, err, errlen);
+		break;
 	}
-	}
-	snprintf(err, errlen, "--%s %s: expected %s", o->name, val, o->arg);
-	return -EINVAL;
+	if (!rc)
+		cfg->source[o - options] = (unsigned char)at->source;
+	return rc;
 }
 
 static const struct option_def *find_option(const char *name, size_t len)
@@ -192,6 +365,112 @@ static const struct option_def *find_option(const char *name, size_t len)
 			return &options[i];
 	return NULL;
 }
+
+/*---- the config file ----*/
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* the whole file as a text cfg owns, or NULL with a message */
+static char *read_config_file(struct tm_config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "--config %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(CONFIG_FILE_MAX + 1);
+	size_t n = buf ? fread(buf, 1, CONFIG_FILE_MAX + 1, f) : 0;
+	int failed = !buf || ferror(f);
+	fclose(f);
+	char *text = NULL;
+	if (failed)
+		snprintf(err, errlen, "--config %s: cannot read it", path);
+	else if (n > CONFIG_FILE_MAX)
+		snprintf(err, errlen, "--config %s: larger than %u bytes", path, CONFIG_FILE_MAX);
+	else if (memchr(buf, '\0', n))
+		snprintf(err, errlen, "--config %s: holds a NUL byte; not a text file", path);
+	else if (!(text = keep_text(cfg, buf, n)))
+		snprintf(err, errlen, "--config %s: out of memory", path);
+	free(buf);
+	return text;
+}
+
+static int parse_config_line(char *line, const struct origin *at, struct tm_config *cfg,
+			     char *err, size_t errlen)
+{
+	line = trim(line);
+	if (!*line || *line == '#')
+		return 0;
+	char *eq = strchr(line, '=');
+	if (!eq) {
+		snprintf(err, errlen, "%s:%u: expected \"name = value\", got \"%.60s\"", at->file,
+			 at->line, line);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	char *name = trim(line), *val = trim(eq + 1);
+	const struct option_def *o = find_option(name, strlen(name));
+	if (!o) {
+		snprintf(err, errlen, "%s:%u: unknown option \"%.60s\" (names are the long options "
+			 "without --; see tracemap --help)", at->file, at->line, name);
+		return -EINVAL;
+	}
+	return set_option(o, val, at, cfg, err, errlen);
+}
+
+static int load_config_file(struct tm_config *cfg, const char *path, char *err, size_t errlen)
+{
+	char *text = read_config_file(cfg, path, err, errlen);
+	if (!text)
+		return -EINVAL;
+	struct origin at = { TM_SRC_FILE, path, 0 };
+	for (char *line = text; line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		at.line++;
+		int rc = parse_config_line(line, &at, cfg, err, errlen);
+		if (rc)
+			return rc;
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+/*---- the environment ----*/
+
+static const char *env_lookup(char *const *envp, const char *name)
+{
+	size_t len = strlen(name);
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, name, len) && (*envp)[len] == '=')
+			return *envp + len + 1;
+	return NULL;
+}
+
+static int apply_environment(struct tm_config *cfg, char *const *envp, char *err, size_t errlen)
+{
+	struct origin at = { TM_SRC_ENV, NULL, 0 };
+	char name[80];
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		env_name(&options[i], name, sizeof(name));
+		const char *val = env_lookup(envp, name);
+		int rc = val ? set_option(&options[i], val, &at, cfg, err, errlen) : 0;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*---- the command line ----*/
 
 /* "query slow" or "query trace ID"; *i is at "query" and is left on the last word */
 static int parse_query_words(int argc, char **argv, int *i, struct tm_config *cfg, char *err,
@@ -217,10 +496,106 @@ static int parse_query_words(int argc, char **argv, int *i, struct tm_config *cf
 	return -EINVAL;
 }
 
-static void set_defaults(struct tm_config *cfg)
+/* the subcommand in first place, if any; *i is left after it */
+static int parse_command(int argc, char **argv, int *i, struct tm_config *cfg, char *err,
+			 size_t errlen)
+{
+	static const struct { const char *word; enum tm_command command; } commands[] = {
+		{ "check", TM_CMD_CHECK }, { "stats", TM_CMD_STATS }, { "demo", TM_CMD_DEMO },
+		{ "export", TM_CMD_EXPORT }, { "query", TM_CMD_QUERY },
+	};
+	if (*i >= argc || argv[*i][0] == '-')
+		return 0;
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		if (strcmp(argv[*i], commands[k].word))
+			continue;
+		cfg->command = commands[k].command;
+		if (cfg->command == TM_CMD_QUERY &&
+		    parse_query_words(argc, argv, i, cfg, err, errlen) < 0)
+			return -EINVAL;
+		*i += 1;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown command '%s' (try --help)", argv[*i]);
+	return -EINVAL;
+}
+
+/* a flag and its value, kept until the lower sources are applied */
+struct flag_value {
+	const struct option_def *o;
+	const char *val;
+};
+
+/* 1 when argument a is an action that needs no value (--help, ...) */
+static int take_action(const char *a, struct tm_config *cfg)
+{
+	if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+		cfg->command = TM_CMD_HELP;
+	else if (!strcmp(a, "--version"))
+		cfg->command = TM_CMD_VERSION;
+	else if (!strcmp(a, "--print-config"))
+		cfg->print_config = 1;
+	else if (!strcmp(a, "--sample-config"))
+		cfg->print_sample = 1;
+	else
+		return 0;
+	return 1;
+}
+
+/* reads argv[*i] (and its value) into *fv */
+static int read_flag(int argc, char **argv, int *i, struct flag_value *fv, char *err,
+		     size_t errlen)
+{
+	const char *a = argv[*i];
+	const char *eq = strchr(a, '=');
+	size_t len = eq ? (size_t)(eq - a) - 2 : strlen(a) - 2;
+	const struct option_def *o = strncmp(a, "--", 2) ? NULL : find_option(a + 2, len);
+	if (!o) {
+		snprintf(err, errlen, "unknown option '%s' (try --help)", a);
+		return -EINVAL;
+	}
+	const char *val = eq ? eq + 1 : NULL;
+	if (val && o->kind == OPT_FLAG) {
+		/* else --verbose=no would turn it on */
+		snprintf(err, errlen, "--%s takes no value", o->name);
+		return -EINVAL;
+	}
+	if (!val && o->kind != OPT_FLAG) {
+		if (*i + 1 >= argc) {
+			snprintf(err, errlen, "--%s needs a value: %s", o->name, o->arg);
+			return -EINVAL;
+		}
+		val = argv[++*i];
+	}
+	fv->o = o;
+	fv->val = val;
+	return 0;
+}
+
+/* reads every flag into flags[]; stops early at --help or --version */
+static int read_flags(int argc, char **argv, int i, struct tm_config *cfg,
+		      struct flag_value *flags, size_t *n_flags, char *err, size_t errlen)
+{
+	*n_flags = 0;
+	for (; i < argc; i++) {
+		if (take_action(argv[i], cfg)) {
+			if (cfg->command == TM_CMD_HELP || cfg->command == TM_CMD_VERSION)
+				return 0;
+			continue;
+		}
+		int rc = read_flag(argc, argv, &i, &flags[*n_flags], err, errlen);
+		if (rc)
+			return rc;
+		*n_flags += 1;
+	}
+	return 0;
+}
+
+void config_defaults(struct tm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->command = TM_CMD_SERVE;
+	cfg->listen[cfg->n_listen++] = "127.0.0.1:4318";
 	cfg->data_dir = "./tracemap-data";
 	cfg->autocomplete_keys = TM_DEFAULT_AUTOCOMPLETE_KEYS;
 	cfg->query_since = "1h";
@@ -230,73 +605,76 @@ static void set_defaults(struct tm_config *cfg)
 	cfg->demo_rate = 20;
 	cfg->max_body_bytes = 64ull << 20;
 	cfg->queue_bytes = 256ull << 20;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	cfg->threads = cpus > 0 ? (unsigned)cpus : 2;
+	cfg->log_level = TM_LOG_INFO;
+	/* cfg->threads stays 0 until the end: "as many as CPUs" is not a number
+	 * the sample file could show */
 }
 
-int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, size_t errlen)
+/* what no single option can check */
+static int check_together(struct tm_config *cfg, char *err, size_t errlen)
 {
-	set_defaults(cfg);
-	int i = 1;
-	if (i < argc && argv[i][0] != '-') {
-		if (!strcmp(argv[i], "check"))
-			cfg->command = TM_CMD_CHECK;
-		else if (!strcmp(argv[i], "stats"))
-			cfg->command = TM_CMD_STATS;
-		else if (!strcmp(argv[i], "demo"))
-			cfg->command = TM_CMD_DEMO;
-		else if (!strcmp(argv[i], "export"))
-			cfg->command = TM_CMD_EXPORT;
-		else if (!strcmp(argv[i], "query")) {
-			cfg->command = TM_CMD_QUERY;
-			if (parse_query_words(argc, argv, &i, cfg, err, errlen) < 0)
-				return -EINVAL;
-		} else {
-			snprintf(err, errlen, "unknown command '%s' (try --help)", argv[i]);
-			return -EINVAL;
-		}
-		i++;
-	}
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			cfg->command = TM_CMD_HELP;
-			return 0;
-		}
-		if (!strcmp(a, "--version")) {
-			cfg->command = TM_CMD_VERSION;
-			return 0;
-		}
-		const char *eq = strchr(a, '=');
-		size_t len = eq ? (size_t)(eq - a) - 2 : strlen(a) - 2;
-		const struct option_def *o = strncmp(a, "--", 2) ? NULL : find_option(a + 2, len);
-		if (!o) {
-			snprintf(err, errlen, "unknown option '%s' (try --help)", a);
-			return -EINVAL;
-		}
-		const char *val = eq ? eq + 1 : NULL;
-		if (val && o->kind == OPT_FLAG) {
-			/* else --verbose=no would turn it on */
-			snprintf(err, errlen, "--%s takes no value", o->name);
-			return -EINVAL;
-		}
-		if (!val && o->kind != OPT_FLAG) {
-			if (i + 1 >= argc) {
-				snprintf(err, errlen, "--%s needs a value: %s", o->name, o->arg);
-				return -EINVAL;
-			}
-			val = argv[++i];
-		}
-		int rc = set_option(o, val, cfg, err, errlen);
-		if (rc)
-			return rc;
-	}
 	if (cfg->command == TM_CMD_EXPORT && (!cfg->export_out || !*cfg->export_out)) {
 		snprintf(err, errlen, "export needs --out DIR (tracemap export --data DIR "
 			 "--out SITE)");
 		return -EINVAL;
 	}
-	if (cfg->n_listen == 0)
-		cfg->listen[cfg->n_listen++] = "127.0.0.1:4318";
+	if (!cfg->tls_cert != !cfg->tls_key) {
+		snprintf(err, errlen, "--tls-cert and --tls-key go together: %s is missing",
+			 cfg->tls_cert ? "--tls-key" : "--tls-cert");
+		return -EINVAL;
+	}
+	if (cfg->threads == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg->threads = cpus > 0 ? (cpus > 256 ? 256u : (unsigned)cpus) : 2;
+	}
 	return 0;
+}
+
+/* the config file named by the last --config flag, else by TRACEMAP_CONFIG */
+static const char *config_path(const struct flag_value *flags, size_t n_flags, char *const *envp)
+{
+	const char *path = NULL;
+	for (size_t k = 0; k < n_flags; k++)
+		if (flags[k].o->kind == OPT_CONFIG)
+			path = flags[k].val;
+	return path ? path : env_lookup(envp, ENV_PREFIX "CONFIG");
+}
+
+static int apply_sources(struct tm_config *cfg, const struct flag_value *flags, size_t n_flags,
+			 char *const *envp, char *err, size_t errlen)
+{
+	const char *path = config_path(flags, n_flags, envp);
+	int rc = path ? load_config_file(cfg, path, err, errlen) : 0;
+	if (!rc)
+		rc = apply_environment(cfg, envp, err, errlen);
+	struct origin at = { TM_SRC_FLAG, NULL, 0 };
+	for (size_t k = 0; !rc && k < n_flags; k++)
+		rc = set_option(flags[k].o, flags[k].val, &at, cfg, err, errlen);
+	return rc ? rc : check_together(cfg, err, errlen);
+}
+
+int tm_config_load(int argc, char **argv, char *const *envp, struct tm_config *cfg, char *err,
+		   size_t errlen)
+{
+	config_defaults(cfg);
+	int i = 1;
+	int rc = parse_command(argc, argv, &i, cfg, err, errlen);
+	if (rc)
+		return rc;
+	struct flag_value *flags = calloc((size_t)argc + 1, sizeof(*flags));
+	if (!flags) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	size_t n_flags;
+	rc = read_flags(argc, argv, i, cfg, flags, &n_flags, err, errlen);
+	if (!rc && cfg->command != TM_CMD_HELP && cfg->command != TM_CMD_VERSION)
+		rc = apply_sources(cfg, flags, n_flags, envp, err, errlen);
+	free(flags);
+	return rc;
+}
+
+int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, size_t errlen)
+{
+	return tm_config_load(argc, argv, environ, cfg, err, errlen);
 }

@@ -1,8 +1,15 @@
-/* config.h - command-line options of tracemap and its subcommands.
+/* config.h - the options of tracemap and its subcommands.
  *
- * One table (config.c) names every option with its default and help text;
- * it drives parsing, validation and --help.  Errors: tm_config_parse returns
- * -EINVAL with a one-line message naming the option and what it accepts. */
+ * One table (config.c) names every option with its kind, range and help
+ * text; it drives the command line, the TRACEMAP_* environment variables,
+ * the config file (--config FILE: "name = value" lines), --help,
+ * --print-config and the sample file.  Precedence: flag over environment
+ * over file over default; each option remembers where its value came from.
+ * Errors: tm_config_parse returns -EINVAL with a one-line message naming the
+ * option as it was given (--threads 0, TRACEMAP_THREADS=0, FILE:LINE:
+ * threads = 0) and what it accepts.
+ * Memory: strings in struct tm_config point into argv, the environment or
+ * texts the config owns; tm_config_free releases the latter. */
 #ifndef TM_CONFIG_H
 #define TM_CONFIG_H
 
@@ -25,6 +32,19 @@ enum tm_command {
 enum tm_query_kind { TM_QUERY_SLOW, TM_QUERY_TRACE };
 
 #define TM_MAX_LISTEN 8
+
+/* the table may grow to this many options */
+#define TM_CONFIG_MAX_OPTIONS 128
+
+/* where an option's value came from, lowest precedence first */
+enum tm_config_source {
+	TM_SRC_DEFAULT,
+	TM_SRC_FILE,
+	TM_SRC_ENV,
+	TM_SRC_FLAG,
+};
+
+struct tm_config_text;
 
 #define TM_DEFAULT_AUTOCOMPLETE_KEYS \
 	"http.method,http.request.method,http.route,http.status_code," \
@@ -59,12 +79,44 @@ struct tm_config {
 	unsigned demo_seed;              /* 0: random */
 	/* tracemap export */
 	const char *export_out;          /* the site's directory; required */
+	/* configuration, access control, TLS, logs */
+	const char *config_file;         /* --config; NULL: none */
+	int log_level;                   /* --log-level, enum tm_log_level order */
+	const char *access_log;          /* --access-log FILE or "-" (stderr); NULL: off */
+	int access_log_query;            /* --access-log-query: query values too */
+	int log_span_content;            /* --log-span-content */
+	const char *ingest_token_file;   /* NULL: ingest is open */
+	const char *query_token_file;    /* NULL: queries and pages are open */
+	const char *tls_cert;            /* PEM files; both or neither */
+	const char *tls_key;
+	int print_config;                /* --print-config: print, then exit */
+	int print_sample;                /* --sample-config: print the sample, exit */
+	unsigned char source[TM_CONFIG_MAX_OPTIONS];   /* enum tm_config_source, by table row */
+	struct tm_config_text *texts;    /* owned: file text, split lists */
 };
 
-/* fills cfg from argv (argv[0] is the program); strings point into argv. */
+/* fills cfg from the defaults, the config file, the process environment and
+ * argv (argv[0] is the program).  Call tm_config_free(cfg) afterwards, also
+ * after an error. */
 int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, size_t errlen);
+
+/* the same with the environment given: envp is a NULL-terminated array of
+ * "NAME=value" (NULL: none), borrowed for as long as cfg lives. */
+int tm_config_load(int argc, char **argv, char *const *envp, struct tm_config *cfg, char *err,
+		   size_t errlen);
+
+/* releases what cfg owns (its strings die with it); cfg may be reused. */
+void tm_config_free(struct tm_config *cfg);
 
 /* writes the usage text, every option with its default. */
 void tm_config_usage(FILE *out);
+
+/* writes every option with its value and where the value came from:
+ * "name  source  value" lines after a header line starting with '#'. */
+void tm_config_print(const struct tm_config *cfg, FILE *out);
+
+/* writes docs/tracemap.conf.sample: every option as a commented-out line at
+ * its default, with its help text. */
+void tm_config_write_sample(FILE *out);
 
 #endif

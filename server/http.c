@@ -25,10 +25,12 @@
 /*---- responses ----*/
 
 static enum MHD_Result queue(struct http_request *r, unsigned status,
-			     struct MHD_Response *resp, const char *content_type)
+			     struct MHD_Response *resp, const char *content_type, size_t bytes)
 {
 	if (!resp)
 		return MHD_NO;
+	r->status = status;
+	r->bytes = bytes;
 	if (content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	if (r->retry_after_s) {
@@ -40,6 +42,10 @@ static enum MHD_Result queue(struct http_request *r, unsigned status,
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	if (r->cache_control)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control);
+	if (r->www_authenticate)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->www_authenticate);
+	if (r->location)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
 	enum MHD_Result rc = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);   /* the queue holds its own reference */
 	return rc;
@@ -52,13 +58,14 @@ enum MHD_Result http_respond_buf(struct http_request *r, unsigned status,
 		tm_buf_free(body);
 		return http_respond_text(r, 500, "text/plain", "out of memory\n");
 	}
+	size_t bytes = body->len;
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		body->len, body->data, body->data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (resp)
 		tm_buf_init(body);   /* the response owns the bytes now */
 	else
 		tm_buf_free(body);
-	return queue(r, status, resp, content_type);
+	return queue(r, status, resp, content_type, bytes);
 }
 
 enum MHD_Result http_respond_text(struct http_request *r, unsigned status,
@@ -66,7 +73,7 @@ enum MHD_Result http_respond_text(struct http_request *r, unsigned status,
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
-	return queue(r, status, resp, content_type);
+	return queue(r, status, resp, content_type, strlen(text));
 }
 
 /*---- routing ----*/
@@ -154,6 +161,7 @@ static struct http_request *request_new(struct tm_http *h, struct MHD_Connection
 
 static void request_free(struct http_request *r)
 {
+	free(r->access_head);
 	tm_buf_free(&r->body);
 	tm_inflate_free(r->inflater);
 	tm_batch_done(&r->batch);
@@ -167,8 +175,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls;
 	(void)conn;
 	(void)toe;
-	if (*con_cls)
+	if (*con_cls) {
+		http_access_log_end(*con_cls);
 		request_free(*con_cls);
+	}
 	*con_cls = NULL;
 }
 
@@ -213,6 +223,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
+		http_access_log_begin(r, method);
+		if (!http_access_allowed(r, method))
+			return http_access_refuse(r, method);
 		int at_headers;
 		route_fn fn = route(url, method, &at_headers);
 		if (at_headers)
@@ -292,9 +305,20 @@ static int start_listener(struct tm_http *h, struct http_listener *l, const char
 		return fd;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	/* MHD copies neither: the PEM texts outlive the daemon (tm_http_options) */
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)h->tls_cert_pem },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)h->tls_key_pem },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	if (h->tls_cert_pem)
+		flags |= MHD_USE_TLS;
+	else
+		tls[0].option = MHD_OPTION_END;
 	l->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, h,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,   /* first, or MHD logs before it */
+		MHD_OPTION_ARRAY, tls,
 		MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
@@ -302,7 +326,9 @@ static int start_listener(struct tm_http *h, struct http_listener *l, const char
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_END);
 	if (!l->daemon) {
-		snprintf(err, errlen, "libmicrohttpd failed to start on %s", l->address);
+		snprintf(err, errlen, "libmicrohttpd failed to start on %s%s", l->address,
+			 h->tls_cert_pem ? " with TLS: are --tls-cert and --tls-key a PEM "
+					   "certificate and its private key?" : "");
 		close(fd);
 		return -EIO;
 	}
@@ -326,6 +352,11 @@ int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
 	h->smap = opt->smap;
 	h->writer = writer;
 	h->max_body_bytes = opt->max_body_bytes;
+	h->ingest_token = opt->ingest_token;
+	h->query_token = opt->query_token;
+	h->tls_cert_pem = opt->tls_key_pem ? opt->tls_cert_pem : NULL;
+	h->tls_key_pem = opt->tls_cert_pem ? opt->tls_key_pem : NULL;
+	h->access_log = opt->access_log;
 	int rc = tm_workers_start(opt->threads ? opt->threads : 1, &h->workers);
 	if (rc) {
 		snprintf(err, errlen, "cannot start decoder threads: %s", strerror(-rc));

@@ -22,10 +22,17 @@ struct tm_http_options {
 	size_t max_body_bytes;     /* after inflation */
 	unsigned threads;
 	struct tm_smap *smap;      /* the live service map, or NULL (not owned) */
+	/* the rest is borrowed and must outlive the server; NULL: off */
+	const char *ingest_token;  /* required as a bearer token on ingest paths */
+	const char *query_token;   /* ... on every other path but /healthz, /readyz */
+	const char *tls_cert_pem;  /* both or neither: every listener serves HTTPS */
+	const char *tls_key_pem;
+	struct tm_access_log *access_log;
 };
 
 struct tm_http;
 struct tm_smap;
+struct tm_access_log;
 
 /* checks an "ADDR:PORT" listen address without binding it; 0 or -EINVAL
  * with a one-line message in err. */

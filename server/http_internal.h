@@ -4,6 +4,7 @@
 
 #include <microhttpd.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "arena.h"
 #include "batch.h"
@@ -31,6 +32,12 @@ struct tm_http {
 	struct tm_workers *workers;   /* decoding */
 	atomic_int suspended;         /* requests waiting for a decoder or a commit */
 	atomic_int stopping;
+	/* access (http_access.c); borrowed from tm_http_options */
+	const char *ingest_token;     /* NULL: ingest is open */
+	const char *query_token;      /* NULL: queries and pages are open */
+	struct tm_access_log *access_log;   /* NULL: none */
+	const char *tls_cert_pem;     /* NULL: plain HTTP */
+	const char *tls_key_pem;
 };
 
 /* how an ingest route answers, by the ecosystem of its clients */
@@ -77,6 +84,13 @@ struct http_request {
 	unsigned retry_after_s;        /* Retry-After when non-zero */
 	const char *allow;             /* Allow, for 405 */
 	const char *cache_control;     /* Cache-Control, when set */
+	const char *www_authenticate;  /* WWW-Authenticate, for 401 */
+	const char *location;          /* Location, for redirects */
+	/* what was answered, for the access log */
+	unsigned status;               /* 0 until a response is queued */
+	uint64_t bytes;                /* of the response body */
+	uint64_t start_ns;             /* CLOCK_MONOTONIC at the headers */
+	char *access_head;             /* owned: "CLIENT METHOD PATH", or NULL */
 };
 
 /* queues a response that takes ownership of body->data (body is reset). */
@@ -84,6 +98,14 @@ enum MHD_Result http_respond_buf(struct http_request *r, unsigned status,
 				 const char *content_type, struct tm_buf *body);
 enum MHD_Result http_respond_text(struct http_request *r, unsigned status,
 				  const char *content_type, const char *text);
+
+/* access control and the access log (http_access.c): allowed is 1 when the
+ * request may go on; refuse answers 401 (after the body, when there is a
+ * sane one); log_begin notes the request, log_end writes its line. */
+int http_access_allowed(struct http_request *r, const char *method);
+enum MHD_Result http_access_refuse(struct http_request *r, const char *method);
+void http_access_log_begin(struct http_request *r, const char *method);
+void http_access_log_end(struct http_request *r);
 
 /* handlers, each in its own file */
 int ingest_route_exists(const char *path, const char *method);

@@ -124,8 +124,11 @@ static enum MHD_Result reply_stored(struct http_request *r)
 	/* Zipkin and Jaeger have no partial success: all-rejected is a 400 */
 	if (rep->rejected && !rep->accepted)
 		return reply_error(r, 400, rep->message);
-	if (rep->rejected)
-		LOG(TM_LOG_WARN, "%s: %zu spans rejected: %s", r->path, rep->rejected, rep->message);
+	if (rep->rejected) {
+		char why[sizeof(rep->message) + 64];
+		LOG(TM_LOG_WARN, "%s: %zu spans rejected: %s", r->path, rep->rejected,
+		    tm_log_content(rep->message, why, sizeof(why)));
+	}
 	return http_respond_buf(r, 202, NULL, &out);
 }
 

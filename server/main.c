@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "access.h"
+#include "access_log.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -51,7 +53,10 @@ static int open_store(const struct tm_config *cfg, int read_only, struct tm_stor
 		.read_only = read_only,
 	};
 	int rc = tm_store_open(&opt, st);
-	if (rc)
+	if (rc && cfg->command == TM_CMD_SERVE)
+		LOG(TM_LOG_ERROR, "cannot open store in %s: %s", cfg->data_dir,
+		    tm_store_strerror(rc));
+	else if (rc)   /* the tools answer on the terminal, not in the log */
 		fprintf(stderr, "tracemap: cannot open store in %s: %s\n", cfg->data_dir,
 			tm_store_strerror(rc));
 	return rc;
@@ -154,12 +159,14 @@ static int run_export(const struct tm_config *cfg)
 	return 0;
 }
 
-/* blocks SIGINT/SIGTERM in every thread made from here on; main sigwaits */
+/* blocks SIGINT/SIGTERM/SIGHUP in every thread made from here on; main
+ * sigwaits */
 static void block_stop_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -200,7 +207,7 @@ static int udp_listeners_check(const struct udp_listener *l)
 	char err[256];
 	for (size_t i = 0; i < N_UDP_LISTENERS; i++)
 		if (l[i].address && tm_udp_check_address(l[i].address, err, sizeof(err)) < 0) {
-			fprintf(stderr, "tracemap: %s %s\n", l[i].option, err);
+			LOG(TM_LOG_ERROR, "%s %s", l[i].option, err);
 			return -EINVAL;
 		}
 	return 0;
@@ -225,7 +232,7 @@ static int udp_listeners_start(struct udp_listener *l, struct tm_writer *writer)
 		int rc = tm_udp_start(l[i].address, l[i].decode, writer, &l[i].udp, err,
 				      sizeof(err));
 		if (rc) {
-			fprintf(stderr, "tracemap: %s: %s\n", l[i].option, err);
+			LOG(TM_LOG_ERROR, "%s: %s", l[i].option, err);
 			udp_listeners_stop(l);
 			return rc;
 		}
@@ -250,6 +257,7 @@ struct running {
 	struct tm_writer *writer;
 	struct udp_listener udp[N_UDP_LISTENERS];
 	struct tm_http *http;
+	struct tm_access access;   /* tokens, TLS, access log: read before the rest */
 };
 
 /* every address is checked before any file is created */
@@ -258,7 +266,7 @@ static int check_addresses(const struct tm_config *cfg, const struct udp_listene
 	char err[256];
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		if (tm_http_check_listen(cfg->listen[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "tracemap: --listen %s\n", err);
+			LOG(TM_LOG_ERROR, "--listen %s", err);
 			return -EINVAL;
 		}
 	}
@@ -272,24 +280,26 @@ static int start_all(const struct tm_config *cfg, struct running *r)
 	struct tm_smap_options sopt = { .wait_ns = cfg->pair_wait_ns };
 	int rc = cfg->no_service_map ? 0 : tm_analyzer_start(r->store, &sopt, &r->analyzer);
 	if (rc) {
-		fprintf(stderr, "tracemap: cannot start the service map: %s\n",
-			tm_store_strerror(rc));
+		LOG(TM_LOG_ERROR, "cannot start the service map: %s", tm_store_strerror(rc));
 		return rc;
 	}
 	rc = tm_writer_start(r->store, cfg->queue_bytes, &r->writer);
 	if (rc) {
-		fprintf(stderr, "tracemap: cannot start the writer: %s\n", strerror(-rc));
+		LOG(TM_LOG_ERROR, "cannot start the writer: %s", strerror(-rc));
 		return rc;
 	}
 	rc = udp_listeners_start(r->udp, r->writer);
 	if (rc)
 		return rc;
-	struct tm_http_options hopt = { cfg->listen, cfg->n_listen, cfg->max_body_bytes,
-					cfg->threads, tm_analyzer_smap(r->analyzer) };
+	struct tm_http_options hopt = { .listen = cfg->listen, .n_listen = cfg->n_listen,
+					.max_body_bytes = cfg->max_body_bytes,
+					.threads = cfg->threads,
+					.smap = tm_analyzer_smap(r->analyzer) };
+	tm_access_http_options(&r->access, &hopt);
 	char err[256];
 	rc = tm_http_start(&hopt, r->store, r->writer, &r->http, err, sizeof(err));
 	if (rc)
-		fprintf(stderr, "tracemap: %s\n", err);
+		LOG(TM_LOG_ERROR, "%s", err);
 	return rc;
 }
 
@@ -305,6 +315,7 @@ static void stop_all(struct running *r)
 	tm_analyzer_stop(r->analyzer);
 	tm_http_stop(r->http);
 	tm_store_close(r->store);
+	tm_access_close(&r->access);
 }
 
 static void log_listening(const struct tm_config *cfg, const struct running *r)
@@ -313,18 +324,41 @@ static void log_listening(const struct tm_config *cfg, const struct running *r)
 	for (size_t i = 0, n = 0; tm_http_address(r->http, i); i++)
 		n += (size_t)snprintf(addresses + n, sizeof(addresses) - n, "%s%s", i ? " " : "",
 				      tm_http_address(r->http, i));
-	LOG(TM_LOG_INFO, "tracemap %s listening on %s, store %s, sync %s", TRACEMAP_VERSION,
-	    addresses, cfg->data_dir, cfg->sync_none ? "none" : "full");
+	char access[96];
+	tm_access_describe(&r->access, access, sizeof(access));
+	LOG(TM_LOG_INFO, "tracemap %s listening on %s, store %s, sync %s%s", TRACEMAP_VERSION,
+	    addresses, cfg->data_dir, cfg->sync_none ? "none" : "full", access);
 	/* after the line above: tests take the first "listening on" as HTTP */
 	udp_listeners_log(r->udp);
+}
+
+/* waits for SIGINT or SIGTERM; SIGHUP reopens the access log (logrotate) */
+static int wait_for_stop(sigset_t *signals, struct running *r)
+{
+	char err[256];
+	for (;;) {
+		int sig = 0;
+		sigwait(signals, &sig);
+		if (sig != SIGHUP)
+			return sig;
+		if (tm_access_log_reopen(r->access.access_log, err, sizeof(err)) < 0)
+			LOG(TM_LOG_ERROR, "SIGHUP: %s", err);
+		else
+			LOG(TM_LOG_INFO, "SIGHUP: access log reopened");
+	}
 }
 
 static int serve(const struct tm_config *cfg)
 {
 	struct running r = { 0 };
+	char err[512];
 	udp_listeners_init(cfg, r.udp);
 	if (check_addresses(cfg, r.udp) < 0)
 		return 2;
+	if (tm_access_open(cfg, &r.access, err, sizeof(err)) < 0) {
+		LOG(TM_LOG_ERROR, "%s", err);
+		return 2;
+	}
 	tune_malloc();
 	sigset_t stop_signals;
 	block_stop_signals(&stop_signals);   /* before any thread is made */
@@ -333,25 +367,24 @@ static int serve(const struct tm_config *cfg)
 		return 1;
 	}
 	log_listening(cfg, &r);
-	int sig = 0;
-	sigwait(&stop_signals, &sig);
+	int sig = wait_for_stop(&stop_signals, &r);
 	LOG(TM_LOG_INFO, "%s: draining queued writes", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	stop_all(&r);
 	LOG(TM_LOG_INFO, "stopped");
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int run(const struct tm_config *cfg)
 {
-	struct tm_config cfg;
-	char err[256];
-	if (tm_config_parse(argc, argv, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tracemap: %s\n", err);
-		return 2;
+	if (cfg->print_sample) {
+		tm_config_write_sample(stdout);
+		return 0;
 	}
-	if (cfg.verbose)
-		tm_log_min_level = TM_LOG_DEBUG;
-	switch (cfg.command) {
+	if (cfg->print_config && cfg->command != TM_CMD_HELP && cfg->command != TM_CMD_VERSION) {
+		tm_config_print(cfg, stdout);
+		return 0;
+	}
+	switch (cfg->command) {
 	case TM_CMD_HELP:
 		tm_config_usage(stdout);
 		return 0;
@@ -359,17 +392,34 @@ int main(int argc, char **argv)
 		printf("tracemap %s\n", TRACEMAP_VERSION);
 		return 0;
 	case TM_CMD_CHECK:
-		return run_check(&cfg);
+		return run_check(cfg);
 	case TM_CMD_STATS:
-		return run_stats(&cfg);
+		return run_stats(cfg);
 	case TM_CMD_QUERY:
-		return run_query(&cfg);
+		return run_query(cfg);
 	case TM_CMD_DEMO:
-		return run_demo(&cfg);
+		return run_demo(cfg);
 	case TM_CMD_EXPORT:
-		return run_export(&cfg);
+		return run_export(cfg);
 	case TM_CMD_SERVE:
 		break;
 	}
-	return serve(&cfg);
+	return serve(cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct tm_config cfg;
+	char err[768];
+	if (tm_config_parse(argc, argv, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tracemap: %s\n", err);
+		tm_config_free(&cfg);
+		return 2;
+	}
+	/* --verbose is --log-level debug, as it always was */
+	tm_log_min_level = cfg.verbose ? TM_LOG_DEBUG : (enum tm_log_level)cfg.log_level;
+	tm_log_span_content = cfg.log_span_content;
+	int rc = run(&cfg);
+	tm_config_free(&cfg);
+	return rc;
 }

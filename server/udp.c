@@ -161,6 +161,7 @@ static void handle_datagram(struct tm_udp *u, const struct sockaddr_in *from, si
 {
 	struct udp_req *r = calloc(1, sizeof(*r));
 	struct tm_ingest_report report;
+	char why[sizeof(report.message) + 64];   /* as the log may show it */
 	if (!r) {
 		drop(u, &u->stats.dropped_queue_full, from, len, "out of memory");
 		return;
@@ -174,12 +175,14 @@ static void handle_datagram(struct tm_udp *u, const struct sockaddr_in *from, si
 	if (rc) {
 		req_free(r);
 		drop(u, refusal_counter(u, rc), from, len,
-		     report.message[0] ? report.message : "cannot be decoded");
+		     report.message[0] ? tm_log_content(report.message, why, sizeof(why))
+				       : "cannot be decoded");
 		return;
 	}
 	if (report.rejected) {
 		count(u, &u->stats.rejected_spans, report.rejected);
-		log_limited(u, from, len, "refused some spans of", report.message);
+		log_limited(u, from, len, "refused some spans of",
+			    tm_log_content(report.message, why, sizeof(why)));
 	}
 	if (r->batch.n_spans == 0) {
 		req_free(r);   /* only in-progress documents: nothing to store yet */

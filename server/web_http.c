@@ -22,16 +22,11 @@ static enum MHD_Result error_page(struct http_request *r, unsigned status, const
 	return http_respond_buf(r, status, HTML_TYPE, &out);
 }
 
+/* location must live until the response is queued */
 static enum MHD_Result redirect(struct http_request *r, const char *location)
 {
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
-	enum MHD_Result rc = MHD_queue_response(r->conn, MHD_HTTP_FOUND, resp);
-	MHD_destroy_response(resp);
-	return rc;
+	r->location = location;
+	return http_respond_text(r, MHD_HTTP_FOUND, NULL, "");
 }
 
 static enum MHD_Result lookup(struct http_request *r)
