@@ -75,6 +75,24 @@ static const struct option_def options[] = {
 	{ "autocomplete-keys", "K1,K2,...", OPT_STRING, OFF(autocomplete_keys), 0, 0,
 	  "span attribute keys whose values /api/v2/autocompleteValues offers (at most 32; "
 	  "default " TM_DEFAULT_AUTOCOMPLETE_KEYS "; empty = none)" },
+	{ "max-connections", "N", OPT_UINT, OFF(max_connections), 1, 1000000,
+	  "connections each listener keeps open at most (default 4096); more are closed "
+	  "as they arrive" },
+	{ "max-connections-per-ip", "N", OPT_UINT, OFF(max_connections_per_ip), 0, 1000000,
+	  "connections one client address may keep open on a listener (default 0: no limit)" },
+	{ "idle-timeout", "DURATION", OPT_DURATION, OFF(idle_timeout_ns), 1000000000ull,
+	  86400ull * 1000000000ull,
+	  "a connection that sends nothing this long is closed (default 60s; 1s to 24h)" },
+	{ "request-timeout", "DURATION", OPT_DURATION, OFF(request_timeout_ns), 1000000000ull,
+	  86400ull * 1000000000ull,
+	  "a request whose body is not in this long after its headers is cut off "
+	  "(default 120s; 1s to 24h)" },
+	{ "client-rate", "SPANS_PER_S", OPT_UINT, OFF(client_rate), 0, 100000000,
+	  "spans per second each client address may send; beyond it ingest gets 429 + "
+	  "Retry-After (default 0: no limit)" },
+	{ "client-burst", "SPANS", OPT_UINT, OFF(client_burst), 0, 1000000000,
+	  "spans a client address may send at once above --client-rate (default: one "
+	  "second's worth)" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -232,6 +250,9 @@ static void set_defaults(struct tm_config *cfg)
 	cfg->queue_bytes = 256ull << 20;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg->threads = cpus > 0 ? (unsigned)cpus : 2;
+	cfg->max_connections = 4096;
+	cfg->idle_timeout_ns = 60ull * 1000000000ull;
+	cfg->request_timeout_ns = 120ull * 1000000000ull;
 }
 
 int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, size_t errlen)

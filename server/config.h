@@ -59,6 +59,13 @@ struct tm_config {
 	unsigned demo_seed;              /* 0: random */
 	/* tracemap export */
 	const char *export_out;          /* the site's directory; required */
+	/* connection and request limits, per-client rate (docs/operations.md) */
+	unsigned max_connections;        /* per listener */
+	unsigned max_connections_per_ip; /* per listener; 0: no limit */
+	uint64_t idle_timeout_ns;
+	uint64_t request_timeout_ns;
+	unsigned client_rate;            /* spans/s per client address; 0: no limit */
+	unsigned client_burst;           /* spans; 0: one second of client_rate */
 };
 
 /* fills cfg from argv (argv[0] is the program); strings point into argv. */
