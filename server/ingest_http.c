@@ -374,11 +374,15 @@ static void decode_job(struct tm_job *job)
 		r->refusal = TM_REFUSE_NO_MEMORY;
 		msg = "out of memory while decoding the request";
 	}
-	if (rc)
-		r->batch.n_spans = 0;   /* nothing of a refused body counts as decoded */
 	struct tm_ingest_counters *c = &r->http->ingest;
-	tm_ingest_count(&c->spans_received[r->protocol], r->batch.n_spans + r->report.rejected);
-	tm_ingest_count(&c->spans_refused[r->protocol][TM_REFUSE_INVALID], r->report.rejected);
+	if (rc) {
+		r->batch.n_spans = 0;   /* nothing of a refused body counts as decoded */
+	} else {
+		tm_ingest_count(&c->spans_received[r->protocol],
+				r->batch.n_spans + r->report.rejected);
+		tm_ingest_count(&c->spans_refused[r->protocol][TM_REFUSE_INVALID],
+				r->report.rejected);
+	}
 	if (!status && r->batch.n_spans) {
 		status = submit_batch(r, &msg);
 		if (!status)
