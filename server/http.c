@@ -201,10 +201,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r) {
 		uint64_t took = http_mono_ns() - r->start_ns;
 		tm_mhist_observe(&h->route_seconds[r->route], took);
+		/* a lowered timeout was the time left of --request-timeout */
 		if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && !r->status)
-			tm_ingest_count(&h->requests_cut[took / 1000000000u >= h->request_timeout_s
-								 ? HTTP_CUT_REQUEST_TIMEOUT
-								 : HTTP_CUT_IDLE_TIMEOUT],
+			tm_ingest_count(&h->requests_cut[r->timeout_lowered ? HTTP_CUT_REQUEST_TIMEOUT
+									    : HTTP_CUT_IDLE_TIMEOUT],
 					1);
 		request_free(r);
 	}

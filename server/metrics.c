@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store.h"
+
 const uint64_t tm_mhist_duration_ns[TM_MHIST_DURATION_N] = {
 	500000ull,     1000000ull,    2500000ull,    5000000ull,    10000000ull,
 	25000000ull,   50000000ull,   100000000ull,  250000000ull,  500000000ull,
@@ -117,6 +119,24 @@ void tm_ingest_totals_write(struct tm_buf *b, const struct tm_ingest_totals *t)
 		    "Spans stored durably and acknowledged.", t->present, t->spans_accepted);
 	by_reason(b, "tracemap_ingest_spans_refused_total",
 		  "Decoded spans not stored, by reason.", t->present, t->spans_refused);
+}
+
+/*---- readiness ----*/
+
+const char *tm_readiness_refusal(const struct tm_readiness *in, char *buf, size_t len)
+{
+	if (!in->store_open)
+		return "the store is not open";
+	if (in->stopping)
+		return "the server is shutting down";
+	if (in->queued_bytes >= in->max_queue_bytes)
+		return "the write queue is full (--queue-bytes): ingest gets 503";
+	if (in->last_commit_result) {
+		snprintf(buf, len, "the last commit failed: %s",
+			 tm_store_strerror(in->last_commit_result));
+		return buf;
+	}
+	return NULL;
 }
 
 /*---- exposition ----*/

@@ -94,6 +94,19 @@ void tm_ingest_totals_read(const struct tm_ingest_counters *c, struct tm_ingest_
 /* writes the six ingest families */
 void tm_ingest_totals_write(struct tm_buf *b, const struct tm_ingest_totals *t);
 
+/*---- readiness ----*/
+
+/* what /readyz looks at */
+struct tm_readiness {
+	int store_open;
+	int stopping;
+	uint64_t queued_bytes, max_queue_bytes;
+	int last_commit_result;   /* 0 or -errno */
+};
+
+/* why ingest is refused now (buf may hold the text), or NULL: ready */
+const char *tm_readiness_refusal(const struct tm_readiness *in, char *buf, size_t len);
+
 /*---- exposition ----*/
 
 /* "# HELP name help" and "# TYPE name type" */

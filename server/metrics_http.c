@@ -33,23 +33,18 @@ enum MHD_Result http_healthz_get(struct http_request *r, const char *method)
 
 const char *http_refusing_ingest(struct tm_http *h, char *buf, size_t len)
 {
-	if (!h->store)
-		return "the store is not open";
-	if (atomic_load(&h->stopping))
-		return "the server is shutting down";
 	struct tm_writer_stats w;
 	tm_writer_get_stats(h->writer, &w);
-	if (w.stopping)
-		return "the server is shutting down";
-	if (w.queued_bytes >= w.max_queue_bytes)
-		return "the write queue is full (--queue-bytes): ingest gets 503";
-	if (w.last_result) {
-		snprintf(buf, len, "the last commit failed: %s", tm_store_strerror(w.last_result));
-		return buf;
-	}
+	struct tm_readiness in = {
+		.store_open = h->store != NULL,
+		.stopping = atomic_load(&h->stopping) || w.stopping,
+		.queued_bytes = w.queued_bytes,
+		.max_queue_bytes = w.max_queue_bytes,
+		.last_commit_result = w.last_result,
+	};
 	/* HOOK(i7-retention): when the store refuses ingest (map full, free-disk
 	 * watermark), say why here from the function the store exposes. */
-	return NULL;
+	return tm_readiness_refusal(&in, buf, len);
 }
 
 enum MHD_Result http_readyz_get(struct http_request *r, const char *method)
