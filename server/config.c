@@ -76,8 +76,8 @@ static const struct option_def options[] = {
 	  "span attribute keys whose values /api/v2/autocompleteValues offers (at most 32; "
 	  "default " TM_DEFAULT_AUTOCOMPLETE_KEYS "; empty = none)" },
 	{ "max-connections", "N", OPT_UINT, OFF(max_connections), 1, 1000000,
-	  "connections each listener keeps open at most (default 4096); more are closed "
-	  "as they arrive" },
+	  "connections each listener keeps open at most (default 4096); more wait in the "
+	  "listen backlog until one closes" },
 	{ "max-connections-per-ip", "N", OPT_UINT, OFF(max_connections_per_ip), 0, 1000000,
 	  "connections one client address may keep open on a listener (default 0: no limit)" },
 	{ "idle-timeout", "DURATION", OPT_DURATION, OFF(idle_timeout_ns), 1000000000ull,

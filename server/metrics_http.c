@@ -76,7 +76,8 @@ static void ingest_udp_add(struct tm_ingest_totals *t, const struct tm_http_udp 
 	t->spans_accepted[p] += s.stored_spans;
 	t->spans_refused[p][TM_REFUSE_INVALID] += s.rejected_spans;
 	t->spans_received[p] += s.stored_spans + s.rejected_spans;
-	/* a datagram is accepted when it was neither dropped nor is in flight */
+	/* a datagram not dropped is accepted (the few still on their way to
+	 * the writer included: UDP has no answer to wait for) */
 	uint64_t dropped = s.dropped_invalid + s.dropped_queue_full + s.dropped_oversize +
 			   s.dropped_failed_commit;
 	t->requests_accepted[p] += s.received > dropped ? s.received - dropped : 0;
