@@ -203,7 +203,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		tm_mhist_observe(&h->route_seconds[r->route], took);
 		/* a lowered timeout was the time left of --request-timeout */
 		if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && !r->status)
-			tm_ingest_count(&h->requests_cut[r->timeout_lowered ? HTTP_CUT_REQUEST_TIMEOUT
+			tm_counter_add(&h->requests_cut[r->timeout_lowered ? HTTP_CUT_REQUEST_TIMEOUT
 									    : HTTP_CUT_IDLE_TIMEOUT],
 					1);
 		request_free(r);
@@ -218,8 +218,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	(void)conn;
 	(void)socket_context;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		tm_ingest_count(&h->connections_total, 1);
-		tm_ingest_count(&h->connections_open, 1);
+		tm_counter_add(&h->connections_total, 1);
+		tm_counter_add(&h->connections_open, 1);
 	} else {
 		atomic_fetch_sub_explicit(&h->connections_open, 1, memory_order_relaxed);
 	}
@@ -235,7 +235,7 @@ static int bound_request_time(struct http_request *r)
 	struct tm_http *h = r->http;
 	uint64_t elapsed_s = (http_mono_ns() - r->start_ns) / 1000000000u;
 	if (elapsed_s >= h->request_timeout_s) {
-		tm_ingest_count(&h->requests_cut[HTTP_CUT_REQUEST_TIMEOUT], 1);
+		tm_counter_add(&h->requests_cut[HTTP_CUT_REQUEST_TIMEOUT], 1);
 		LOG(TM_LOG_INFO, "%s: request body not complete after %us (--request-timeout): "
 		    "connection closed", r->path, h->request_timeout_s);
 		return 0;
@@ -283,6 +283,7 @@ static void receive_chunk(struct http_request *r, const char *data, size_t len)
 		snprintf(r->upload_message, sizeof(r->upload_message),
 			 "Content-Encoding is gzip but the body is not valid gzip data");
 	} else if (rc) {
+		r->refusal = TM_REFUSE_NO_MEMORY;
 		r->upload_status = MHD_HTTP_SERVICE_UNAVAILABLE;
 		snprintf(r->upload_message, sizeof(r->upload_message), "out of memory");
 	}

@@ -102,8 +102,8 @@ static void count_refused(struct http_request *r, unsigned status)
 {
 	struct tm_ingest_counters *c = &r->http->ingest;
 	enum tm_refusal why = r->refusal >= 0 ? (enum tm_refusal)r->refusal : refusal_of(status);
-	tm_ingest_count(&c->requests_refused[r->protocol][why], 1);
-	tm_ingest_count(&c->spans_refused[r->protocol][why], r->batch.n_spans);
+	tm_counter_add(&c->requests_refused[r->protocol][why], 1);
+	tm_counter_add(&c->spans_refused[r->protocol][why], r->batch.n_spans);
 }
 
 static enum MHD_Result reply_error(struct http_request *r, unsigned status, const char *msg)
@@ -135,8 +135,8 @@ static enum MHD_Result reply_error(struct http_request *r, unsigned status, cons
 static void count_stored(struct http_request *r)
 {
 	struct tm_ingest_counters *c = &r->http->ingest;
-	tm_ingest_count(&c->requests_accepted[r->protocol], 1);
-	tm_ingest_count(&c->spans_accepted[r->protocol], r->batch.n_spans);
+	tm_counter_add(&c->requests_accepted[r->protocol], 1);
+	tm_counter_add(&c->spans_accepted[r->protocol], r->batch.n_spans);
 }
 
 static enum MHD_Result reply_stored(struct http_request *r)
@@ -298,7 +298,7 @@ static int refuse_declared_length_now(struct http_request *r, const char *ce)
 enum MHD_Result ingest_begin(struct http_request *r, const char *method)
 {
 	r->protocol = ingest_route_protocol(r->path);
-	tm_ingest_count(&r->http->ingest.requests_received[r->protocol], 1);
+	tm_counter_add(&r->http->ingest.requests_received[r->protocol], 1);
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	r->client = ci ? ci->client_addr : NULL;
@@ -378,9 +378,9 @@ static void decode_job(struct tm_job *job)
 	if (rc) {
 		r->batch.n_spans = 0;   /* nothing of a refused body counts as decoded */
 	} else {
-		tm_ingest_count(&c->spans_received[r->protocol],
+		tm_counter_add(&c->spans_received[r->protocol],
 				r->batch.n_spans + r->report.rejected);
-		tm_ingest_count(&c->spans_refused[r->protocol][TM_REFUSE_INVALID],
+		tm_counter_add(&c->spans_refused[r->protocol][TM_REFUSE_INVALID],
 				r->report.rejected);
 	}
 	if (!status && r->batch.n_spans) {

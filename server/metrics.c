@@ -52,7 +52,7 @@ const char *tm_refusal_name(enum tm_refusal r)
 	return r < TM_REFUSE_COUNT ? names[r] : "unknown";
 }
 
-void tm_ingest_count(atomic_uint_least64_t *c, uint64_t n)
+void tm_counter_add(atomic_uint_least64_t *c, uint64_t n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }

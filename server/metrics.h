@@ -88,7 +88,8 @@ struct tm_ingest_totals {
 	uint8_t present[TM_PROTO_COUNT];   /* emitted: every HTTP one, UDP when listening */
 };
 
-void tm_ingest_count(atomic_uint_least64_t *c, uint64_t n);
+/* adds n to a counter (relaxed: counters are read whole, never ordered) */
+void tm_counter_add(atomic_uint_least64_t *c, uint64_t n);
 void tm_ingest_totals_read(const struct tm_ingest_counters *c, struct tm_ingest_totals *out);
 
 /* writes the six ingest families */
