@@ -8,6 +8,7 @@
  * another trace; the rest stays for a later round. */
 #include "servicemap.h"
 #include "smap_internal.h"
+#include "smap_totals.h"
 #include "critical_path.h"
 #include "trace_map.h"
 #include "varint.h"
@@ -86,6 +87,7 @@ struct tm_smap {
 	struct tm_hist *scratch_hist;
 	struct tm_buf scratch_buf;
 	struct tm_smap_stats stats;
+	struct smap_totals totals;   /* per edge since start, for self-metrics */
 };
 
 /*---- deltas: what the next flush adds to the rollups ----*/
@@ -179,6 +181,9 @@ static int observe(void *ctx, const struct smap_obs *o, int sign)
 	if (o->type == SMAP_EDGE) {
 		m->stats.calls += (uint64_t)(int64_t)sign;
 		m->stats.retracted_calls += sign < 0;
+		/* counters never go down: a take-back is only counted above */
+		if (sign > 0)
+			smap_totals_add(&m->totals, o);
 	}
 	return 0;
 }
@@ -285,6 +290,7 @@ int tm_smap_new(struct tm_store *st, const struct tm_smap_options *opt, struct t
 		m->opt.flush_ns = DEFAULT_FLUSH_NS;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->state, NULL);
+	smap_totals_init(&m->totals);
 	trace_map_init(&m->pending, sizeof(struct ptrace));
 	tm_buf_init(&m->profiles);
 	tm_buf_init(&m->profiles_prev);
@@ -315,6 +321,7 @@ void tm_smap_free(struct tm_smap *m)
 	free(m->scratch_hist);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->state);
+	smap_totals_clear(&m->totals);
 	free(m);
 }
 
@@ -1000,6 +1007,12 @@ void tm_smap_get_stats(struct tm_smap *m, struct tm_smap_stats *out)
 	out->pending_traces = m->pending.n;
 	out->pending_spans = m->pending_spans;
 	out->analyzed_through = m->through;
+}
+
+int tm_smap_edge_totals(struct tm_smap *m, struct tm_smap_edge_total **out, size_t *n,
+			uint64_t *dropped)
+{
+	return smap_totals_copy(&m->totals, out, n, dropped);
 }
 
 int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, tm_smap_row_fn row_fn, void *ctx)

@@ -84,6 +84,8 @@ struct smap_obs {
 	uint8_t failed;
 	uint16_t http_status;
 	uint8_t node_kind;       /* of b, for a virtual node */
+	uint8_t conn;            /* enum tm_smap_conn, for self-metrics */
+	uint64_t server_ns;      /* the callee span's duration (latency_ns: the caller's view) */
 };
 
 struct smap_obs_list {

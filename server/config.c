@@ -101,6 +101,24 @@ static const struct option_def options[] = {
 	  "serve HTTPS on every listener with this PEM certificate (chain); needs --tls-key" },
 	{ "tls-key", "FILE", OPT_STRING, OFF(tls_key), 0, 0,
 	  "the PEM private key of --tls-cert" },
+	{ "max-connections", "N", OPT_UINT, OFF(max_connections), 1, 1000000,
+	  "connections each listener keeps open at most (default 4096); more wait in the "
+	  "listen backlog until one closes" },
+	{ "max-connections-per-ip", "N", OPT_UINT, OFF(max_connections_per_ip), 0, 1000000,
+	  "connections one client address may keep open on a listener (default 0: no limit)" },
+	{ "idle-timeout", "DURATION", OPT_DURATION, OFF(idle_timeout_ns), 1000000000ull,
+	  86400ull * 1000000000ull,
+	  "a connection that sends nothing this long is closed (default 60s; 1s to 24h)" },
+	{ "request-timeout", "DURATION", OPT_DURATION, OFF(request_timeout_ns), 1000000000ull,
+	  86400ull * 1000000000ull,
+	  "a request whose body is not in this long after its headers is cut off "
+	  "(default 120s; 1s to 24h)" },
+	{ "client-rate", "SPANS_PER_S", OPT_UINT, OFF(client_rate), 0, 100000000,
+	  "spans per second each client address may send; beyond it ingest gets 429 + "
+	  "Retry-After (default 0: no limit)" },
+	{ "client-burst", "SPANS", OPT_UINT, OFF(client_burst), 0, 1000000000,
+	  "spans a client address may send at once above --client-rate (default: one "
+	  "second's worth)" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -608,6 +626,9 @@ void config_defaults(struct tm_config *cfg)
 	cfg->log_level = TM_LOG_INFO;
 	/* cfg->threads stays 0 until the end: "as many as CPUs" is not a number
 	 * the sample file could show */
+	cfg->max_connections = 4096;
+	cfg->idle_timeout_ns = 60ull * 1000000000ull;
+	cfg->request_timeout_ns = 120ull * 1000000000ull;
 }
 
 /* what no single option can check */

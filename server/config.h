@@ -93,6 +93,13 @@ struct tm_config {
 	int print_sample;                /* --sample-config: print the sample, exit */
 	unsigned char source[TM_CONFIG_MAX_OPTIONS];   /* enum tm_config_source, by table row */
 	struct tm_config_text *texts;    /* owned: file text, split lists */
+	/* connection and request limits, per-client rate (docs/operations.md) */
+	unsigned max_connections;        /* per listener */
+	unsigned max_connections_per_ip; /* per listener; 0: no limit */
+	uint64_t idle_timeout_ns;
+	uint64_t request_timeout_ns;
+	unsigned client_rate;            /* spans/s per client address; 0: no limit */
+	unsigned client_burst;           /* spans; 0: one second of client_rate */
 };
 
 /* fills cfg from the defaults, the config file, the process environment and

@@ -273,6 +273,25 @@ static int check_addresses(const struct tm_config *cfg, const struct udp_listene
 	return udp_listeners_check(udp);
 }
 
+/* the limits of tm_http_options, and the UDP listeners /metrics counts */
+static void set_limits(const struct tm_config *cfg, const struct running *r,
+		       struct tm_http_options *hopt, struct tm_http_udp *udp)
+{
+	hopt->max_connections = cfg->max_connections;
+	hopt->max_connections_per_ip = cfg->max_connections_per_ip;
+	hopt->idle_timeout_s = (unsigned)(cfg->idle_timeout_ns / 1000000000ull);
+	hopt->request_timeout_s = (unsigned)(cfg->request_timeout_ns / 1000000000ull);
+	hopt->client_rate = cfg->client_rate;
+	hopt->client_burst = cfg->client_burst;
+	hopt->udp = udp;
+	for (size_t i = 0; i < N_UDP_LISTENERS; i++)
+		if (r->udp[i].udp)
+			udp[hopt->n_udp++] = (struct tm_http_udp){
+				r->udp[i].udp, r->udp[i].decode == tm_ingest_xray_datagram
+						       ? TM_PROTO_XRAY_UDP
+						       : TM_PROTO_JAEGER_UDP };
+}
+
 static int start_all(const struct tm_config *cfg, struct running *r)
 {
 	if (open_store(cfg, 0, &r->store))
@@ -291,11 +310,14 @@ static int start_all(const struct tm_config *cfg, struct running *r)
 	rc = udp_listeners_start(r->udp, r->writer);
 	if (rc)
 		return rc;
-	struct tm_http_options hopt = { .listen = cfg->listen, .n_listen = cfg->n_listen,
-					.max_body_bytes = cfg->max_body_bytes,
-					.threads = cfg->threads,
-					.smap = tm_analyzer_smap(r->analyzer) };
+	struct tm_http_options hopt = {
+		.listen = cfg->listen, .n_listen = cfg->n_listen,
+		.max_body_bytes = cfg->max_body_bytes, .threads = cfg->threads,
+		.smap = tm_analyzer_smap(r->analyzer),
+	};
 	tm_access_http_options(&r->access, &hopt);
+	struct tm_http_udp udp[N_UDP_LISTENERS];
+	set_limits(cfg, r, &hopt, udp);
 	char err[256];
 	rc = tm_http_start(&hopt, r->store, r->writer, &r->http, err, sizeof(err));
 	if (rc)

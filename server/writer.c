@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -21,7 +22,22 @@ struct tm_writer {
 	size_t queued_bytes, max_queue_bytes;   /* queued_bytes includes reservations */
 	unsigned reservations;
 	int stopping;
+	/* self-metrics: the counts under lock, the histograms lock-free */
+	size_t queued_requests;
+	uint64_t commits, failed_commits;
+	int last_result;
+	struct tm_mhist commit_seconds, group_batches, group_spans;
 };
+
+static const uint64_t group_batches_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256 };
+static const uint64_t group_spans_bounds[] = { 16, 64, 256, 1024, 4096, 16384, 65536, 262144 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static size_t take_group(struct tm_writer *w, struct tm_write_req **group)
 {
@@ -30,6 +46,7 @@ static size_t take_group(struct tm_writer *w, struct tm_write_req **group)
 		group[n++] = w->head;
 		w->head = w->head->next;
 	}
+	w->queued_requests -= n;
 	if (!w->head)
 		w->tail = NULL;
 	return n;
@@ -44,12 +61,19 @@ static void commit_group(struct tm_writer *w, struct tm_write_req **group, size_
 		bytes += group[i]->bytes;
 		spans += group[i]->batch->n_spans;
 	}
+	uint64_t t0 = mono_ns();
 	int rc = tm_store_write(w->store, batches, n);
+	tm_mhist_observe(&w->commit_seconds, mono_ns() - t0);
+	tm_mhist_observe(&w->group_batches, n);
+	tm_mhist_observe(&w->group_spans, spans);
 	if (rc)
 		LOG(TM_LOG_ERROR, "commit of %zu batches (%zu spans) failed: %s", n, spans,
 		    tm_store_strerror(rc));
 	pthread_mutex_lock(&w->lock);
 	w->queued_bytes -= bytes;
+	w->commits++;
+	w->failed_commits += rc != 0;
+	w->last_result = rc;
 	pthread_mutex_unlock(&w->lock);
 	/* only now, with the commit durable, may the clients hear "ok" */
 	for (size_t i = 0; i < n; i++)
@@ -82,6 +106,9 @@ int tm_writer_start(struct tm_store *store, size_t max_queue_bytes, struct tm_wr
 		return -ENOMEM;
 	w->store = store;
 	w->max_queue_bytes = max_queue_bytes;
+	tm_mhist_init(&w->commit_seconds, tm_mhist_duration_ns, TM_MHIST_DURATION_N, 1e-9);
+	tm_mhist_init(&w->group_batches, group_batches_bounds, 9, 1);
+	tm_mhist_init(&w->group_spans, group_spans_bounds, 8, 1);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	int rc = pthread_create(&w->thread, NULL, writer_main, w);
@@ -123,8 +150,25 @@ void tm_writer_submit(struct tm_writer *w, struct tm_write_req *req)
 		w->head = req;
 	w->tail = req;
 	w->reservations--;
+	w->queued_requests++;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+void tm_writer_get_stats(struct tm_writer *w, struct tm_writer_stats *out)
+{
+	pthread_mutex_lock(&w->lock);
+	out->queued_bytes = w->queued_bytes;
+	out->max_queue_bytes = w->max_queue_bytes;
+	out->queued_requests = w->queued_requests + w->reservations;
+	out->commits = w->commits;
+	out->failed_commits = w->failed_commits;
+	out->last_result = w->last_result;
+	out->stopping = w->stopping;
+	pthread_mutex_unlock(&w->lock);
+	out->commit_seconds = &w->commit_seconds;
+	out->group_batches = &w->group_batches;
+	out->group_spans = &w->group_spans;
 }
 
 void tm_writer_stop(struct tm_writer *w)

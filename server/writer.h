@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "batch.h"
+#include "metrics.h"
 #include "store.h"
 
 struct tm_write_req {
@@ -39,6 +40,21 @@ int tm_writer_reserve(struct tm_writer *w, size_t bytes);
 
 /* queues req, whose req->bytes were reserved; cannot fail. */
 void tm_writer_submit(struct tm_writer *w, struct tm_write_req *req);
+
+struct tm_writer_stats {
+	uint64_t queued_bytes;       /* queued and reserved */
+	uint64_t max_queue_bytes;
+	uint64_t queued_requests;    /* queued and reserved */
+	uint64_t commits, failed_commits;
+	int last_result;             /* of the newest commit: 0 or -errno */
+	int stopping;
+	/* live histograms, valid while the writer runs: commit time (ns), and
+	 * the batches and spans of each group commit */
+	const struct tm_mhist *commit_seconds, *group_batches, *group_spans;
+};
+
+/* a snapshot for /metrics and /readyz; from any thread */
+void tm_writer_get_stats(struct tm_writer *w, struct tm_writer_stats *out);
 
 /* writes everything still queued, then stops the thread and frees w. */
 void tm_writer_stop(struct tm_writer *w);
