@@ -20,6 +20,7 @@ struct option_def {
 };
 
 #define OFF(f) offsetof(struct tm_config, f)
+#define TM_MAX_DURATION_NS (100ull * 366 * 24 * 3600 * 1000000000ull)
 
 static const struct option_def options[] = {
 	{ "listen", "ADDR:PORT", OPT_LISTEN, OFF(listen), 0, 0,
@@ -75,6 +76,23 @@ static const struct option_def options[] = {
 	{ "autocomplete-keys", "K1,K2,...", OPT_STRING, OFF(autocomplete_keys), 0, 0,
 	  "span attribute keys whose values /api/v2/autocompleteValues offers (at most 32; "
 	  "default " TM_DEFAULT_AUTOCOMPLETE_KEYS "; empty = none)" },
+	{ "retention", "DURATION", OPT_DURATION, OFF(retention_ns), 0, TM_MAX_DURATION_NS,
+	  "how long traces are kept (default 7d; 0 = no limit by age); a trace is deleted whole "
+	  "once the commit that first stored part of it is this old" },
+	{ "max-size", "BYTES", OPT_BYTES, OFF(max_size_bytes), 1u << 20, 1ull << 50,
+	  "bound of the store (default: what the disk allows beside --min-free-disk); above 90% "
+	  "of it the oldest traces are deleted, down to 80%" },
+	{ "min-free-disk", "BYTES", OPT_BYTES, OFF(min_free_disk_bytes), 0, 1ull << 50,
+	  "free disk to leave (default 256M): the store grows no further, evicting old traces "
+	  "instead, and ingest gets 507 + Retry-After when it cannot" },
+	{ "no-size-eviction", NULL, OPT_FLAG, OFF(no_size_eviction), 0, 0,
+	  "never delete traces for room, only by --retention: a full store answers ingest "
+	  "with 507 + Retry-After until retention frees room" },
+	{ "clock-offset", "DURATION", OPT_DURATION, OFF(clock_offset_ns), 0, TM_MAX_DURATION_NS,
+	  "for tests: add this to the store's notion of now (commit times, retention ages)" },
+	{ "clock-offset-file", "FILE", OPT_STRING, OFF(clock_offset_file), 0, 0,
+	  "for tests: read the clock offset (a duration such as 8d or 90m) from FILE every "
+	  "second; it replaces --clock-offset while the file holds one" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -91,6 +109,7 @@ void tm_config_usage(FILE *out)
 		     "                traffic from a made-up shop, to see a living map\n"
 		     "       tracemap export --data DIR --out SITE [--since 1h]\n"
 		     "                the map, services, slowest traces as files for file://\n"
+		     "       tracemap compact --data DIR     shrink the store's file (server stopped)\n"
 		     "       tracemap --help | --version\n\noptions:\n");
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		char left[40];
@@ -125,6 +144,23 @@ static int parse_bytes(const char *s, uint64_t *out)
 	if (*end || (shift && v > (UINT64_MAX >> shift)))
 		return -EINVAL;
 	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int tm_config_duration(const char *text, int64_t *out_ns, char *err, size_t errlen)
+{
+	/* Go durations have no days; retention wants them: "7d", "1d12h" */
+	char *end;
+	errno = 0;
+	unsigned long long days = strtoull(text, &end, 10);
+	if (end == text || *end != 'd' || errno || *text == '-' || *text == '+')
+		return tm_qp_duration("duration", text, out_ns, err, errlen);
+	int64_t rest = 0;
+	if (end[1] && tm_qp_duration("duration", end + 1, &rest, err, errlen) < 0)
+		return -EINVAL;
+	if (days > (uint64_t)(INT64_MAX - rest) / 86400000000000ull)
+		return -EINVAL;
+	*out_ns = (int64_t)(days * 86400000000000ull) + rest;
 	return 0;
 }
 
@@ -169,10 +205,10 @@ static int set_option(const struct option_def *o, const char *val, struct tm_con
 	case OPT_DURATION: {
 		int64_t ns;
 		char why[160];
-		if (tm_qp_duration(o->name, val, &ns, why, sizeof(why)) < 0 || ns < 0 ||
+		if (tm_config_duration(val, &ns, why, sizeof(why)) < 0 || ns < 0 ||
 		    (uint64_t)ns < o->min || (uint64_t)ns > o->max) {
 			snprintf(err, errlen, "--%s %s: expected a duration from %llums to %llus "
-				 "(e.g. 500ms, 10s, 1m)", o->name, val,
+				 "(e.g. 500ms, 10s, 1m, 7d)", o->name, val,
 				 (unsigned long long)(o->min / 1000000),
 				 (unsigned long long)(o->max / 1000000000));
 			return -EINVAL;
@@ -230,6 +266,8 @@ static void set_defaults(struct tm_config *cfg)
 	cfg->demo_rate = 20;
 	cfg->max_body_bytes = 64ull << 20;
 	cfg->queue_bytes = 256ull << 20;
+	cfg->retention_ns = 7ull * 86400 * 1000000000ull;
+	cfg->min_free_disk_bytes = 256ull << 20;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg->threads = cpus > 0 ? (unsigned)cpus : 2;
 }
@@ -247,6 +285,8 @@ int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, siz
 			cfg->command = TM_CMD_DEMO;
 		else if (!strcmp(argv[i], "export"))
 			cfg->command = TM_CMD_EXPORT;
+		else if (!strcmp(argv[i], "compact"))
+			cfg->command = TM_CMD_COMPACT;
 		else if (!strcmp(argv[i], "query")) {
 			cfg->command = TM_CMD_QUERY;
 			if (parse_query_words(argc, argv, &i, cfg, err, errlen) < 0)

@@ -19,6 +19,7 @@ enum tm_command {
 	TM_CMD_EXPORT,
 	TM_CMD_HELP,
 	TM_CMD_VERSION,
+	TM_CMD_COMPACT,
 };
 
 /* tracemap query slow | tracemap query trace ID */
@@ -59,10 +60,21 @@ struct tm_config {
 	unsigned demo_seed;              /* 0: random */
 	/* tracemap export */
 	const char *export_out;          /* the site's directory; required */
+	/* retention and room (server/retention.c) */
+	uint64_t retention_ns;           /* --retention; 0: keep by age forever */
+	uint64_t max_size_bytes;         /* --max-size; 0: what the disk allows */
+	uint64_t min_free_disk_bytes;    /* --min-free-disk */
+	int no_size_eviction;            /* --no-size-eviction */
+	uint64_t clock_offset_ns;        /* --clock-offset (for tests) */
+	const char *clock_offset_file;   /* --clock-offset-file (for tests) */
 };
 
 /* fills cfg from argv (argv[0] is the program); strings point into argv. */
 int tm_config_parse(int argc, char **argv, struct tm_config *cfg, char *err, size_t errlen);
+
+/* parses a duration as a Go duration, or with a leading count of days
+ * ("7d", "1d12h"); 0 or -EINVAL with a message in err. */
+int tm_config_duration(const char *text, int64_t *out_ns, char *err, size_t errlen);
 
 /* writes the usage text, every option with its default. */
 void tm_config_usage(FILE *out);

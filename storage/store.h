@@ -341,8 +341,9 @@ int tm_store_space(struct tm_store *st, struct tm_store_space *out);
 
 /* the watermark rule, a pure function: the store may use up to limit_bytes
  * (the smaller of max_bytes and what the disk allows beside the file while
- * leaving min_free_disk_bytes); above 90% of it old traces are evicted
- * down to 80%. */
+ * leaving min_free_disk_bytes); above the high watermark (90% of it, or
+ * 4 MiB below it but at most 25%, whichever is lower) old traces are
+ * evicted down to the low one (as far again below). */
 struct tm_space_input {
 	uint64_t used_bytes, file_bytes;
 	uint64_t max_bytes;             /* 0: no bound but the disk */

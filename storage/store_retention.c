@@ -597,6 +597,8 @@ int tm_store_retention_step(struct tm_store *st, const struct tm_retention_req *
 	int rc = make_plan(&p, req);
 	if (!rc && p.n)   /* else no write transaction (and no sync) at all */
 		rc = apply_plan(st, &p, out);
+	if (rc)
+		memset(out, 0, sizeof(*out));   /* nothing of it was deleted */
 	out->more = p.more;
 	free(p.v);
 	free(p.open_times);

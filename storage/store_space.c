@@ -14,6 +14,9 @@
 #define FREE_DBI 0
 #define MAIN_DBI 1
 
+/* the least room kept free below the bound, up to a quarter of it */
+#define SMALL_SLACK (4ull << 20)
+
 static uint64_t pages_of(const MDB_stat *s)
 {
 	return (uint64_t)s->ms_branch_pages + s->ms_leaf_pages + s->ms_overflow_pages;
@@ -56,8 +59,14 @@ void tm_space_plan(const struct tm_space_input *in, struct tm_space_plan *out)
 	if (in->file_bytes + disk_room < limit)
 		limit = in->file_bytes + disk_room;
 	out->limit_bytes = limit;
-	out->high_bytes = limit / 10 * 9;
-	out->low_bytes = limit / 10 * 8;
+	/* deleting writes pages too (copies of every page it changes, and the
+	 * pages freed are reused only two commits later): a small store keeps
+	 * a larger share free */
+	uint64_t slack = limit / 10, floor = limit / 4 < SMALL_SLACK ? limit / 4 : SMALL_SLACK;
+	if (slack < floor)
+		slack = floor;
+	out->high_bytes = limit - slack;
+	out->low_bytes = limit - 2 * slack;
 	out->evict = in->used_bytes > out->high_bytes;
 	out->low_disk = in->disk_free_bytes < in->min_free_disk_bytes &&
 			in->used_bytes > out->high_bytes;
