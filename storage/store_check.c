@@ -249,7 +249,8 @@ static int identity_cmp(const void *a, const void *b)
 
 static void count_traces_and_duplicates(struct check_ctx *c)
 {
-	qsort(c->ids, c->n_ids, sizeof(*c->ids), identity_cmp);
+	if (c->n_ids)   /* an empty store has no array: qsort wants one */
+		qsort(c->ids, c->n_ids, sizeof(*c->ids), identity_cmp);
 	for (size_t i = 0; i < c->n_ids; i++) {
 		if (i == 0 || memcmp(c->ids[i].trace_id, c->ids[i - 1].trace_id, TM_TRACE_ID_LEN))
 			c->out->traces++;
