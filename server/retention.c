@@ -18,8 +18,8 @@
 #define BUSY_MS 5
 /* what one call from the writer may delete: bounded, it stalls ingest */
 #define MAKE_ROOM_STEPS 64
-/* eviction steps are smaller than age steps: the store is nearly full, and
- * the writer may be waiting */
+/* steps after a commit found no room are smaller: the store is full, and
+ * deleting needs pages too */
 #define EVICT_PIECES 64
 
 static const char LOW_DISK[] = "free disk below --min-free-disk";
@@ -34,6 +34,7 @@ struct tm_retention {
 	int stopping;
 	struct tm_retention_status status;   /* under lock */
 	int failing;                         /* retention thread only */
+	int evicting;                        /* from the high watermark to the low one */
 };
 
 static uint64_t read_clock_file(struct tm_retention *r)
@@ -71,12 +72,13 @@ static int measure(struct tm_retention *r, struct tm_retention_status *s)
 	return 0;
 }
 
-static int step(struct tm_retention *r, int evict, struct tm_retention_result *res)
+static int step(struct tm_retention *r, int evict, size_t pieces,
+		struct tm_retention_result *res)
 {
 	uint64_t now = tm_store_now(r->st);
 	struct tm_retention_req req = {
 		.evict = evict,
-		.max_pieces = evict ? EVICT_PIECES : 0,
+		.max_pieces = pieces,
 		.cutoff_ns = now > r->opt.retention_ns ? now - r->opt.retention_ns : 0,
 	};
 	int rc = tm_store_retention_step(r->st, &req, res);
@@ -104,9 +106,13 @@ static int tick(struct tm_retention *r)
 	struct tm_retention_status s;
 	int rc = measure(r, &s);
 	struct tm_retention_result res = { 0 };
-	int evict = s.plan.evict && r->opt.size_eviction;
+	/* from above the high watermark down to the low one: the writer then
+	 * seldom has to make room itself */
+	r->evicting = !rc && r->opt.size_eviction &&
+		      (s.plan.evict || (r->evicting && s.space.used_bytes > s.plan.low_bytes));
+	int evict = r->evicting;
 	if (!rc && (evict || r->opt.retention_ns))
-		rc = step(r, evict, &res);
+		rc = step(r, evict, 0, &res);
 	log_failure(r, rc);
 	if (res.traces)
 		LOG(TM_LOG_DEBUG, "deleted %llu traces (%llu spans) %s",
@@ -170,7 +176,7 @@ int64_t tm_retention_make_room(void *arg, uint64_t need_bytes, int failed)
 		if (!r->opt.size_eviction || (!needed && !(failed && i < 2)))
 			break;
 		struct tm_retention_result res;
-		if (step(r, 1, &res) || !res.pieces)
+		if (step(r, 1, failed ? EVICT_PIECES : 0, &res) || !res.pieces)
 			break;
 		traces += (int64_t)res.traces;
 	}
