@@ -129,6 +129,10 @@ const char *tm_readiness_refusal(const struct tm_readiness *in, char *buf, size_
 		return "the store is not open";
 	if (in->stopping)
 		return "the server is shutting down";
+	if (in->store_refusal) {
+		snprintf(buf, len, "ingest is refused: %s (507)", in->store_refusal);
+		return buf;
+	}
 	if (in->queued_bytes >= in->max_queue_bytes)
 		return "the write queue is full (--queue-bytes): ingest gets 503";
 	if (in->last_commit_result) {

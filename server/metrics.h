@@ -102,7 +102,8 @@ struct tm_readiness {
 	int store_open;
 	int stopping;
 	uint64_t queued_bytes, max_queue_bytes;
-	int last_commit_result;   /* 0 or -errno */
+	int last_commit_result;
+	const char *store_refusal;   /* the writer refuses for room: why; NULL: not */   /* 0 or -errno */
 };
 
 /* why ingest is refused now (buf may hold the text), or NULL: ready */

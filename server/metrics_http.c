@@ -42,8 +42,8 @@ const char *http_refusing_ingest(struct tm_http *h, char *buf, size_t len)
 		.max_queue_bytes = w.max_queue_bytes,
 		.last_commit_result = w.last_result,
 	};
-	/* HOOK(i7-retention): when the store refuses ingest (map full, free-disk
-	 * watermark), say why here from the function the store exposes. */
+	if (!tm_writer_refusing(h->writer, &in.store_refusal))
+		in.store_refusal = NULL;
 	return tm_readiness_refusal(&in, buf, len);
 }
 
@@ -161,9 +161,27 @@ static void write_store(struct tm_buf *b, struct tm_http *h)
 	tm_prom_family(b, "tracemap_store_commits_total", "counter",
 		       "Commits the store holds, since it was created.");
 	tm_prom_uint(b, "tracemap_store_commits_total", NULL, s.commits);
-	/* HOOK(i7-retention): tracemap_store_traces (gauge) and
-	 * tracemap_retention_deleted_traces_total / _spans_total (counters)
-	 * from the counts the store will expose; not emitted until then. */
+	struct tm_store_space sp;
+	if (!tm_store_space(h->store, &sp)) {
+		tm_prom_family(b, "tracemap_store_file_bytes", "gauge",
+			       "Size of the store's file (LMDB never shrinks it; tracemap compact does).");
+		tm_prom_uint(b, "tracemap_store_file_bytes", NULL, sp.file_bytes);
+	}
+	struct tm_retention_stats rs;
+	tm_store_retention_stats(h->store, &rs);
+	tm_prom_family(b, "tracemap_retention_deleted_traces_total", "counter",
+		       "Traces deleted by retention, by reason (age: --retention; room: --max-size "
+		       "or --min-free-disk).");
+	tm_prom_uint(b, "tracemap_retention_deleted_traces_total", "reason=\"age\"",
+		     rs.traces - rs.evicted_traces);
+	tm_prom_uint(b, "tracemap_retention_deleted_traces_total", "reason=\"room\"",
+		     rs.evicted_traces);
+	tm_prom_family(b, "tracemap_retention_deleted_spans_total", "counter",
+		       "Spans deleted by retention.");
+	tm_prom_uint(b, "tracemap_retention_deleted_spans_total", NULL, rs.spans);
+	tm_prom_family(b, "tracemap_retention_steps_total", "counter",
+		       "Deletion steps (short write transactions) retention has run.");
+	tm_prom_uint(b, "tracemap_retention_steps_total", NULL, rs.steps);
 }
 
 /*---- the service map ----*/

@@ -65,8 +65,11 @@ static void test_histogram(void)
 static void test_readiness(void)
 {
 	char buf[200];
-	struct tm_readiness in = { 1, 0, 10, 100, 0 };
+	struct tm_readiness in = { 1, 0, 10, 100, 0, NULL };
 	CHECK(tm_readiness_refusal(&in, buf, sizeof(buf)) == NULL);
+	in.store_refusal = "store full";
+	CHECK_STR_EQ(tm_readiness_refusal(&in, buf, sizeof(buf)), "ingest is refused: store full (507)");
+	in.store_refusal = NULL;
 	in.queued_bytes = 100;
 	CHECK_STR_EQ(tm_readiness_refusal(&in, buf, sizeof(buf)),
 		     "the write queue is full (--queue-bytes): ingest gets 503");
