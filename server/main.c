@@ -333,7 +333,7 @@ static int start_all(const struct tm_config *cfg, struct running *r)
 	};
 	rc = tm_retention_start(r->store, r->writer, &ropt, &r->retention);
 	if (rc) {
-		fprintf(stderr, "tracemap: cannot start retention: %s\n", strerror(-rc));
+		LOG(TM_LOG_ERROR, "cannot start retention: %s", strerror(-rc));
 		return rc;
 	}
 	rc = udp_listeners_start(r->udp, r->writer);

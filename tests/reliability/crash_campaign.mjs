@@ -185,7 +185,14 @@ async function main() {
       const r = await pre.done;
       report.preloadSpans = stat(r.stdout, 'spans_acked');
       readIds(preIds, preloaded);
-      if (retention.length) writeFileSync(clockFile, '8d\n'); // all of it is now past 7d
+      if (retention.length) {
+        // all of it is now past 7d.  A running server reads the file each
+        // second, and a start reads it before its first commit: restart, so
+        // that no span of the campaign is stamped with the old clock (it
+        // would be 8 days old, and rightly deleted)
+        writeFileSync(clockFile, '8d\n');
+        await server.stop();
+      }
       log(`preload: ${report.preloadSpans} spans in ${preloaded.size} traces` +
         (retention.length ? ', then the clock moved 8 days on: retention deletes them during the kills' : ''));
     }
