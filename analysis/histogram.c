@@ -126,6 +126,30 @@ void tm_hist_add(struct tm_hist *h, uint64_t value_ns)
 	tm_hist_add_n(h, value_ns, 1);
 }
 
+/* after a remove: no value left is above their sum, and the stored form
+ * (tm_hist_encode) is refused when max > sum.  One value left is the sum
+ * itself; else a stale max above the sum comes down to it (staying in the
+ * top bucket, hi), and a sum that is off (a value taken back that was
+ * never counted) goes up to the max. */
+static void settle_bounds(struct tm_hist *h, size_t hi)
+{
+	uint64_t lo_ns, hi_ns;
+	if (h->sum_ns == UINT64_MAX)
+		return;
+	tm_hist_bucket_bounds(hi, &lo_ns, &hi_ns);
+	if (h->count == 1 && h->sum_ns >= lo_ns && h->sum_ns <= hi_ns) {
+		h->min_ns = h->max_ns = h->sum_ns;
+		return;
+	}
+	if (h->max_ns <= h->sum_ns)
+		return;
+	h->max_ns = h->sum_ns > lo_ns ? h->sum_ns : lo_ns;
+	if (h->min_ns > h->max_ns)
+		h->min_ns = h->max_ns;
+	if (h->sum_ns < h->max_ns)
+		h->sum_ns = h->max_ns;
+}
+
 void tm_hist_remove(struct tm_hist *h, uint64_t value_ns)
 {
 	size_t b = tm_hist_bucket_of(value_ns);
@@ -152,6 +176,7 @@ void tm_hist_remove(struct tm_hist *h, uint64_t value_ns)
 			hi--;
 		tm_hist_bucket_bounds(hi, &bound, &h->max_ns);
 	}
+	settle_bounds(h, hi);
 }
 
 /* the hot loop of a window merge: restrict and four independent sums let
@@ -242,6 +267,50 @@ uint64_t tm_hist_percentile(const struct tm_hist *h, double q)
 		}
 	}
 	return h->max_ns;   /* only if the counts disagree with count */
+}
+
+/* the value of nearest rank `rank` (1 < rank < count) as
+ * tm_hist_percentile() reports it, the walk resuming at bucket *i with
+ * *seen values below it */
+static uint64_t rank_value(const struct tm_hist *h, uint64_t rank, size_t hi, size_t *i,
+			   uint64_t *seen)
+{
+	for (; *i <= hi; ++*i) {
+		uint64_t c = h->buckets[*i];
+		if (*seen + c >= rank) {
+			uint64_t v = bucket_midpoint(*i);
+			return v < h->min_ns ? h->min_ns : v > h->max_ns ? h->max_ns : v;
+		}
+		*seen += c;
+	}
+	return h->max_ns;   /* only if the counts disagree with count */
+}
+
+void tm_hist_percentiles(const struct tm_hist *h, const double *qs, size_t nq, uint64_t *out)
+{
+	enum { MAX_Q = 16 };
+	uint64_t rank[MAX_Q];
+	size_t order[MAX_Q];
+	if (nq > MAX_Q)
+		nq = MAX_Q;
+	for (size_t k = 0; k < nq; k++) {
+		out[k] = 0;
+		rank[k] = h->count ? nearest_rank(qs[k], h->count) : 0;
+		/* insertion sort by rank: the walk answers them in that order */
+		size_t j = k;
+		for (; j > 0 && rank[order[j - 1]] > rank[k]; j--)
+			order[j] = order[j - 1];
+		order[j] = k;
+	}
+	if (!h->count)
+		return;
+	size_t i = tm_hist_bucket_of(h->min_ns), hi = tm_hist_bucket_of(h->max_ns);
+	uint64_t seen = 0;
+	for (size_t n = 0; n < nq; n++) {
+		uint64_t r = rank[order[n]];
+		out[order[n]] = r == 1 ? h->min_ns : r == h->count ? h->max_ns
+			      : rank_value(h, r, hi, &i, &seen);
+	}
 }
 
 int tm_hist_bucket_next(const struct tm_hist *h, size_t *pos, struct tm_hist_bucket *out)

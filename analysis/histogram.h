@@ -95,6 +95,10 @@ uint64_t tm_hist_sum(const struct tm_hist *h);
  * Returns 0 when h is empty. */
 uint64_t tm_hist_percentile(const struct tm_hist *h, double q);
 
+/* tm_hist_percentile() of each of qs[0..nq) into out[0..nq), nq <= 16, in
+ * one walk over the buckets instead of nq. */
+void tm_hist_percentiles(const struct tm_hist *h, const double *qs, size_t nq, uint64_t *out);
+
 /* walks the non-empty buckets in increasing order, for drawing: start with
  * *pos = 0; each call stores the next bucket in *out and returns 1, then 0
  * when there is none left. */
