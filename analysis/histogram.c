@@ -286,6 +286,21 @@ static uint64_t rank_value(const struct tm_hist *h, uint64_t rank, size_t hi, si
 	return h->max_ns;   /* only if the counts disagree with count */
 }
 
+/* rank_value() walking down from the top, for a rank in the upper half:
+ * the same bucket (the lowest whose cumulative count reaches rank), found
+ * after fewer buckets; *i and *above carry the walk */
+static uint64_t rank_value_down(const struct tm_hist *h, uint64_t rank, size_t lo, size_t *i,
+				uint64_t *above)
+{
+	/* cum(i) = count - above; go down while cum(i - 1) still reaches rank */
+	while (*i > lo && h->count - *above - h->buckets[*i] >= rank) {
+		*above += h->buckets[*i];
+		--*i;
+	}
+	uint64_t v = bucket_midpoint(*i);
+	return v < h->min_ns ? h->min_ns : v > h->max_ns ? h->max_ns : v;
+}
+
 void tm_hist_percentiles(const struct tm_hist *h, const double *qs, size_t nq, uint64_t *out)
 {
 	enum { MAX_Q = 16 };
@@ -296,7 +311,7 @@ void tm_hist_percentiles(const struct tm_hist *h, const double *qs, size_t nq, u
 	for (size_t k = 0; k < nq; k++) {
 		out[k] = 0;
 		rank[k] = h->count ? nearest_rank(qs[k], h->count) : 0;
-		/* insertion sort by rank: the walk answers them in that order */
+		/* insertion sort by rank: the walks answer them in that order */
 		size_t j = k;
 		for (; j > 0 && rank[order[j - 1]] > rank[k]; j--)
 			order[j] = order[j - 1];
@@ -304,12 +319,19 @@ void tm_hist_percentiles(const struct tm_hist *h, const double *qs, size_t nq, u
 	}
 	if (!h->count)
 		return;
-	size_t i = tm_hist_bucket_of(h->min_ns), hi = tm_hist_bucket_of(h->max_ns);
-	uint64_t seen = 0;
+	size_t lo = tm_hist_bucket_of(h->min_ns), hi = tm_hist_bucket_of(h->max_ns);
+	/* the lower half of the ranks up from the min, the upper half down
+	 * from the max: a p99 looks at the top 1% only */
+	size_t up = lo, down = hi, n_up = 0;
+	uint64_t seen = 0, above = 0;
+	while (n_up < nq && rank[order[n_up]] <= h->count / 2)
+		n_up++;
 	for (size_t n = 0; n < nq; n++) {
-		uint64_t r = rank[order[n]];
-		out[order[n]] = r == 1 ? h->min_ns : r == h->count ? h->max_ns
-			      : rank_value(h, r, hi, &i, &seen);
+		size_t k = n < n_up ? order[n] : order[nq - 1 - (n - n_up)];
+		uint64_t r = rank[k];
+		out[k] = r == 1 ? h->min_ns : r == h->count ? h->max_ns
+		       : n < n_up ? rank_value(h, r, hi, &up, &seen)
+				  : rank_value_down(h, r, lo, &down, &above);
 	}
 }
 

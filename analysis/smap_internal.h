@@ -43,6 +43,59 @@ struct smap_value {
 
 int smap_value_decode(const void *p, size_t len, struct smap_value *out);
 
+/* one block of rollup rows: res index (0 minute, 1 ten minutes, 2 hour), t */
+struct smap_block {
+	uint8_t res;
+	uint32_t t;
+};
+
+/* a day with minutes at both ends: 9 + 5 + 23 + 5 + 9, with room */
+#define SMAP_PLAN_MAX 4096
+
+/* the blocks of the minutes [m0, m1], in time order: whole hours, then
+ * ten minutes, then minutes, where they fit; at most max of them */
+size_t smap_plan(uint32_t m0, uint32_t m1, struct smap_block *out, size_t max);
+
+/*---- rows summed per (type, a, b) (smap_acc.c) ----*/
+
+/* the stored histogram of one row, and the one before it of its sum */
+struct smap_hist_ref {
+	const unsigned char *p;      /* borrowed: the reader's or a cache entry's */
+	uint32_t len;
+	uint32_t prev;               /* UINT32_MAX: none */
+};
+
+struct smap_sum {
+	uint8_t type, node_kind;
+	uint32_t a, b;
+	uint64_t calls, errors, http4xx, http5xx, throttled;
+	uint32_t last_hist;          /* its newest smap_hist_ref; UINT32_MAX: none */
+};
+
+/* sums in the order their keys came first, with a hash index */
+struct smap_acc {
+	struct smap_sum *sums;       /* heap, owned */
+	size_t n, cap;
+	uint32_t *slots;             /* index + 1, 0 empty; heap, owned */
+	size_t n_slots;
+	struct smap_hist_ref *hists; /* heap, owned; the bytes are not */
+	size_t n_hists, cap_hists;
+};
+
+void smap_acc_init(struct smap_acc *acc);
+void smap_acc_clear(struct smap_acc *acc);
+/* the sum of that key, made empty when new; NULL without memory.  Valid
+ * until the next call that adds a key. */
+struct smap_sum *smap_acc_get(struct smap_acc *acc, uint8_t type, uint32_t a, uint32_t b);
+/* adds one rollup row (key SMAP_KEY_LEN bytes); its bytes must outlive
+ * acc's use.  -EBADMSG, -ENOMEM */
+int smap_acc_add_row(struct smap_acc *acc, const unsigned char *key, const void *val,
+		     size_t len);
+/* the same with the value decoded */
+int smap_acc_add(struct smap_acc *acc, const unsigned char *key, const struct smap_value *v);
+/* merges the histograms of x's rows into h; -EBADMSG */
+int smap_acc_merge_hist(const struct smap_acc *acc, const struct smap_sum *x, struct tm_hist *h);
+
 /* profile keys: minute[4] emitted[8] trace_id[16] (minute of the trace's
  * start); value: start (fixed64), duration, span count, error count, flags
  * (1 byte), root service id, root operation id, the service ids and
