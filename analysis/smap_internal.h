@@ -20,6 +20,38 @@
  *        then the latency histogram (tm_hist_encode). */
 #define SMAP_KEY_LEN 14
 
+/* version rows: res[1] t[4] 'V' -> the generation (8 bytes, big-endian)
+ * of the flush that last changed a row of that block; the generation
+ * counter itself under SMAP_GEN_KEY.  A block without one was never
+ * changed since (or by an older tracemap: its rows stay as they are). */
+#define SMAP_VERSION_KEY_LEN 6
+#define SMAP_VERSION 'V'
+#define SMAP_GEN_KEY ((const unsigned char *)"\xff" "generation")
+#define SMAP_GEN_LEN 11
+
+static inline void smap_version_key(unsigned char out[SMAP_VERSION_KEY_LEN], unsigned char res,
+				    uint32_t t)
+{
+	out[0] = res;
+	for (int i = 0; i < 4; i++)
+		out[1 + i] = (unsigned char)(t >> (24 - 8 * i));
+	out[5] = SMAP_VERSION;
+}
+
+static inline void smap_put_be64(unsigned char out[8], uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static inline uint64_t smap_get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 enum smap_type { SMAP_EDGE = 'E', SMAP_OP_EDGE = 'e', SMAP_NODE = 'N', SMAP_OP_NODE = 'n' };
 
 static const unsigned char smap_res[3] = { 'm', 't', 'h' };
@@ -95,6 +127,24 @@ int smap_acc_add_row(struct smap_acc *acc, const unsigned char *key, const void 
 int smap_acc_add(struct smap_acc *acc, const unsigned char *key, const struct smap_value *v);
 /* merges the histograms of x's rows into h; -EBADMSG */
 int smap_acc_merge_hist(const struct smap_acc *acc, const struct smap_sum *x, struct tm_hist *h);
+
+/* adds the rows of one block of one level (smap_query.c) */
+int smap_read_block(struct tm_store_reader *rd, struct smap_acc *acc, int res, uint32_t t,
+		    int op_level);
+
+/*---- merged runs of blocks, kept (smap_cache.c) ----*/
+
+struct smap_cache_entry;
+
+/* adds the rows of the blocks[0..n) (one level) to acc, as one merged row
+ * per key: from the cache when it holds them at the versions rd shows,
+ * else merged now (and kept).  *ref holds what acc's rows point into:
+ * release it once acc is done with. */
+int smap_cache_add_run(struct tm_smap_cache *c, struct tm_store_reader *rd,
+		       const struct smap_block *blocks, size_t n, int op_level,
+		       struct smap_acc *acc, struct smap_cache_entry **ref);
+/* NULL is a no-op */
+void smap_cache_release(struct tm_smap_cache *c, struct smap_cache_entry *e);
 
 /* profile keys: minute[4] emitted[8] trace_id[16] (minute of the trace's
  * start); value: start (fixed64), duration, span count, error count, flags

@@ -18,9 +18,10 @@ const char *tm_smap_kind_name(enum tm_smap_node_kind k)
 
 /*---- the window's rows ----*/
 
-static int read_block(struct tm_store_reader *rd, struct smap_acc *acc, unsigned char res,
-		      uint32_t t, int op_level)
+int smap_read_block(struct tm_store_reader *rd, struct smap_acc *acc, int res_index, uint32_t t,
+		    int op_level)
 {
+	unsigned char res = smap_res[res_index];
 	/* one level's rows only: types sort 'E' < 'N' < 'e' < 'n', so a level
 	 * is the range [first type, its node type + 1) within the block */
 	unsigned char lo[6] = { res, (unsigned char)(t >> 24), (unsigned char)(t >> 16),
@@ -68,18 +69,36 @@ size_t smap_plan(uint32_t m0, uint32_t m1, struct smap_block *out, size_t max)
 	return n;
 }
 
-/* whole hours, then ten minutes, then minutes; read coarse first, so that
- * the slices mostly have their range before the narrower minutes come */
-static int read_window(struct tm_store_reader *rd, struct smap_acc *acc, uint32_t m0,
-		       uint32_t m1, int op_level)
+/* the newest minutes of a window change with every flush: never cached */
+#define FRESH_MINUTES 2
+/* a plan has at most five runs: minutes, tens, hours, tens, minutes */
+#define MAX_RUNS 8
+
+static int is_fresh(const struct smap_block *b, uint32_t m1)
+{
+	uint64_t last = ((uint64_t)b->t + 1) * smap_res_minutes[b->res] - 1;
+	return last + FRESH_MINUTES > m1;
+}
+
+/* the rows of the minutes [m0, m1]: the runs of blocks of one resolution
+ * through the cache (refs[] holds them until the caller is done), the
+ * fresh blocks and everything without a cache from the store */
+static int read_window(struct tm_store_reader *rd, struct tm_smap_cache *cache,
+		       struct smap_acc *acc, uint32_t m0, uint32_t m1, int op_level,
+		       struct smap_cache_entry **refs)
 {
 	struct smap_block plan[SMAP_PLAN_MAX];
-	size_t n = smap_plan(m0, m1, plan, SMAP_PLAN_MAX);
+	size_t n = smap_plan(m0, m1, plan, SMAP_PLAN_MAX), i = 0, n_runs = 0;
 	int rc = 0;
-	for (int res = 2; res >= 0 && !rc; res--)
-		for (size_t i = 0; i < n && !rc; i++)
-			if (plan[i].res == res)
-				rc = read_block(rd, acc, smap_res[res], plan[i].t, op_level);
+	while (cache && !rc && i < n && !is_fresh(&plan[i], m1) && n_runs < MAX_RUNS) {
+		size_t j = i + 1;
+		while (j < n && plan[j].res == plan[i].res && !is_fresh(&plan[j], m1))
+			j++;
+		rc = smap_cache_add_run(cache, rd, plan + i, j - i, op_level, acc, &refs[n_runs++]);
+		i = j;
+	}
+	for (; i < n && !rc; i++)
+		rc = smap_read_block(rd, acc, plan[i].res, plan[i].t, op_level);
 	return rc;
 }
 
@@ -589,8 +608,10 @@ int tm_smap_query_with(struct tm_store_reader *rd, const struct tm_smap_query *q
 	if (m0 > m1)
 		return -EINVAL;
 	struct smap_acc acc;
+	struct smap_cache_entry *refs[MAX_RUNS] = { NULL };
 	smap_acc_init(&acc);
-	int rc = read_window(rd, &acc, (uint32_t)m0, (uint32_t)m1, q->operation_level);
+	int rc = read_window(rd, opts->cache, &acc, (uint32_t)m0, (uint32_t)m1,
+			     q->operation_level, refs);
 	struct builder b = { .rd = rd, .arena = arena };
 	if (!rc)
 		rc = build(&b, &acc);
@@ -605,6 +626,8 @@ int tm_smap_query_with(struct tm_store_reader *rd, const struct tm_smap_query *q
 		rc = answer(&b, &x, out);
 	}
 	smap_acc_clear(&acc);
+	for (size_t i = 0; i < MAX_RUNS; i++)
+		smap_cache_release(opts->cache, refs[i]);
 	if (rc) {
 		memset(out, 0, sizeof(*out));
 		return rc;

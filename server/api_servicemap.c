@@ -148,7 +148,8 @@ static enum MHD_Result servicemap(struct http_request *r, struct tm_store_reader
 		q.hops = (unsigned)h;
 	}
 	/* the JSON wants percentiles, not every node's and edge's histogram */
-	struct tm_smap_query_opts opts = { .percentiles_only = 1 };
+	struct tm_smap_query_opts opts = { .percentiles_only = 1,
+					   .cache = tm_smap_cache_of(r->http->smap) };
 	struct tm_smap_map m;
 	int rc = tm_smap_query_with(rd, &q, &opts, &r->arena, &m);
 	if (rc)
@@ -182,7 +183,8 @@ static enum MHD_Result dependencies(struct http_request *r, struct tm_store_read
 	struct tm_smap_query q = { 0 };
 	q.end_ns = api_us_to_ns_hi((uint64_t)end_ms * 1000);
 	q.start_ns = end_ms > lookback ? (uint64_t)(end_ms - lookback) * 1000000 : 0;
-	struct tm_smap_query_opts opts = { .percentiles_only = 1 };
+	struct tm_smap_query_opts opts = { .percentiles_only = 1,
+					   .cache = tm_smap_cache_of(r->http->smap) };
 	struct tm_smap_map m;
 	int rc = tm_smap_query_with(rd, &q, &opts, &r->arena, &m);
 	if (rc)
