@@ -275,6 +275,15 @@ uint64_t tm_hist_percentile(const struct tm_hist *h, double q)
 static uint64_t rank_value(const struct tm_hist *h, uint64_t rank, size_t hi, size_t *i,
 			   uint64_t *seen)
 {
+	/* eight buckets at a time while they all stay below rank */
+	while (*i + 8 <= hi + 1) {
+		const uint64_t *b = h->buckets + *i;
+		uint64_t c = b[0] + b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + b[7];
+		if (*seen + c >= rank)
+			break;
+		*seen += c;
+		*i += 8;
+	}
 	for (; *i <= hi; ++*i) {
 		uint64_t c = h->buckets[*i];
 		if (*seen + c >= rank) {
@@ -292,7 +301,16 @@ static uint64_t rank_value(const struct tm_hist *h, uint64_t rank, size_t hi, si
 static uint64_t rank_value_down(const struct tm_hist *h, uint64_t rank, size_t lo, size_t *i,
 				uint64_t *above)
 {
-	/* cum(i) = count - above; go down while cum(i - 1) still reaches rank */
+	/* cum(i) = count - above; go down while cum(i - 1) still reaches
+	 * rank, eight buckets at a time while it does for all of them */
+	while (*i >= lo + 8) {
+		const uint64_t *b = h->buckets + *i - 7;
+		uint64_t c = b[0] + b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + b[7];
+		if (h->count - *above - c < rank)
+			break;
+		*above += c;
+		*i -= 8;
+	}
 	while (*i > lo && h->count - *above - h->buckets[*i] >= rank) {
 		*above += h->buckets[*i];
 		--*i;
@@ -489,4 +507,42 @@ int tm_hist_decode(const void *bytes, size_t len, struct tm_hist *h)
 {
 	tm_hist_init(h);
 	return tm_hist_merge_encoded(h, bytes, len);
+}
+
+/*---- dense form ----*/
+
+size_t tm_hist_dense_len(const struct tm_hist *h)
+{
+	if (!h->count)
+		return 0;
+	return tm_hist_bucket_of(h->max_ns) - tm_hist_bucket_of(h->min_ns) + 1;
+}
+
+int tm_hist_to_dense(const struct tm_hist *h, uint32_t *counts, struct tm_hist_dense *out)
+{
+	size_t n = tm_hist_dense_len(h), lo = n ? tm_hist_bucket_of(h->min_ns) : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (h->buckets[lo + i] > UINT32_MAX)
+			return -ERANGE;
+		counts[i] = (uint32_t)h->buckets[lo + i];
+	}
+	out->count = h->count;
+	out->sum_ns = h->sum_ns;
+	out->min_ns = h->min_ns;
+	out->max_ns = h->max_ns;
+	out->counts = counts;
+	return 0;
+}
+
+void tm_hist_merge_dense(struct tm_hist *h, const struct tm_hist_dense *d)
+{
+	if (!d->count)
+		return;
+	widen(h, d->min_ns, d->max_ns);
+	size_t lo = tm_hist_bucket_of(d->min_ns), n = tm_hist_bucket_of(d->max_ns) - lo + 1;
+	uint64_t *restrict dst = h->buckets + lo;
+	const uint32_t *restrict src = d->counts;
+	for (size_t i = 0; i < n; i++)
+		dst[i] += src[i];
+	add_totals(h, d->count, d->min_ns, d->max_ns, d->sum_ns);
 }

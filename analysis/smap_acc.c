@@ -78,9 +78,9 @@ static uint32_t be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* the histogram bytes of a row join its sum's chain (newest first) */
+/* the histogram of a row joins its sum's chain (newest first) */
 static int push_hist(struct smap_acc *acc, struct smap_sum *x, const unsigned char *p,
-		     size_t len)
+		     size_t len, const struct tm_hist_dense *dense)
 {
 	if (acc->n_hists == acc->cap_hists) {
 		size_t cap = acc->cap_hists ? acc->cap_hists * 2 : 4096;
@@ -92,16 +92,17 @@ static int push_hist(struct smap_acc *acc, struct smap_sum *x, const unsigned ch
 	}
 	if (len > UINT32_MAX || acc->n_hists >= UINT32_MAX)
 		return -EBADMSG;
-	acc->hists[acc->n_hists] = (struct smap_hist_ref){ p, (uint32_t)len, x->last_hist };
+	acc->hists[acc->n_hists] = (struct smap_hist_ref){ p, dense, (uint32_t)len, x->last_hist };
 	x->last_hist = (uint32_t)acc->n_hists++;
 	return 0;
 }
 
-int smap_acc_add(struct smap_acc *acc, const unsigned char *key, const struct smap_value *v)
+static struct smap_sum *add_counts(struct smap_acc *acc, const unsigned char *key,
+				   const struct smap_value *v)
 {
 	struct smap_sum *x = smap_acc_get(acc, key[5], be32(key + 6), be32(key + 10));
 	if (!x)
-		return -ENOMEM;
+		return NULL;
 	x->calls += v->calls;
 	x->errors += v->errors;
 	x->http4xx += v->http4xx;
@@ -109,7 +110,20 @@ int smap_acc_add(struct smap_acc *acc, const unsigned char *key, const struct sm
 	x->throttled += v->throttled;
 	if (v->node_kind)
 		x->node_kind = v->node_kind;
-	return push_hist(acc, x, v->hist, v->hist_len);
+	return x;
+}
+
+int smap_acc_add(struct smap_acc *acc, const unsigned char *key, const struct smap_value *v)
+{
+	struct smap_sum *x = add_counts(acc, key, v);
+	return x ? push_hist(acc, x, v->hist, v->hist_len, NULL) : -ENOMEM;
+}
+
+int smap_acc_add_dense(struct smap_acc *acc, const unsigned char *key, const struct smap_value *v,
+		       const struct tm_hist_dense *d)
+{
+	struct smap_sum *x = add_counts(acc, key, v);
+	return x ? push_hist(acc, x, NULL, 0, d) : -ENOMEM;
 }
 
 int smap_acc_add_row(struct smap_acc *acc, const unsigned char *key, const void *val,
@@ -123,8 +137,12 @@ int smap_acc_add_row(struct smap_acc *acc, const unsigned char *key, const void 
 
 int smap_acc_merge_hist(const struct smap_acc *acc, const struct smap_sum *x, struct tm_hist *h)
 {
-	for (uint32_t i = x->last_hist; i != UINT32_MAX; i = acc->hists[i].prev)
-		if (tm_hist_merge_encoded(h, acc->hists[i].p, acc->hists[i].len))
+	for (uint32_t i = x->last_hist; i != UINT32_MAX; i = acc->hists[i].prev) {
+		const struct smap_hist_ref *r = &acc->hists[i];
+		if (r->dense)
+			tm_hist_merge_dense(h, r->dense);
+		else if (tm_hist_merge_encoded(h, r->p, r->len))
 			return -EBADMSG;
+	}
 	return 0;
 }

@@ -16,7 +16,6 @@
  * made and reference-counted while a query reads them. */
 #include "servicemap.h"
 #include "smap_internal.h"
-#include "varint.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +24,17 @@
 
 #define DEFAULT_MAX_BYTES (256u << 20)
 
+/* one merged row: its histogram in the stored form when few of the
+ * buckets between its min and max are in use, else dense, which merges
+ * faster */
+struct entry_row {
+	unsigned char key[SMAP_KEY_LEN];
+	uint8_t is_dense;
+	struct smap_value v;          /* counts; v.hist into bytes */
+	struct tm_hist_dense dense;   /* dense.counts into counts */
+	size_t off;                   /* while made: offset of either */
+};
+
 struct smap_cache_entry {
 	struct smap_cache_entry *next;
 	uint64_t hash;
@@ -32,9 +42,11 @@ struct smap_cache_entry {
 	size_t n_blocks;
 	struct smap_block *blocks;   /* heap, owned */
 	uint64_t *versions;          /* heap, owned */
-	unsigned char *rows;         /* key[14] len[4, LE] value ...; heap, owned */
-	size_t len, n_rows;
-	size_t bytes;                /* what it costs against max_bytes */
+	struct entry_row *rows;      /* heap, owned */
+	size_t n_rows;
+	unsigned char *bytes;        /* stored-form histograms; heap, owned */
+	uint32_t *counts;            /* dense histograms; heap, owned */
+	size_t bytes_cost;           /* what it costs against max_bytes */
 	unsigned refs;               /* the list's 1 and each reader's */
 	uint64_t last_used;
 };
@@ -63,6 +75,8 @@ static void entry_free(struct smap_cache_entry *e)
 	free(e->blocks);
 	free(e->versions);
 	free(e->rows);
+	free(e->bytes);
+	free(e->counts);
 	free(e);
 }
 
@@ -177,7 +191,7 @@ static void make_room(struct tm_smap_cache *c, size_t need)
 				victim = p;
 		struct smap_cache_entry *e = *victim;
 		*victim = e->next;
-		c->bytes -= e->bytes;
+		c->bytes -= e->bytes_cost;
 		c->stats.evictions++;
 		if (--e->refs == 0)
 			entry_free(e);
@@ -185,53 +199,95 @@ static void make_room(struct tm_smap_cache *c, size_t need)
 }
 
 /* keeps e (with one reference for the caller), unless it is bigger than
- * the whole cache */
+ * the whole cache or another query kept the same run meanwhile */
 static void insert(struct tm_smap_cache *c, struct smap_cache_entry *e)
 {
 	pthread_mutex_lock(&c->lock);
 	e->refs = 1;
-	if (e->bytes <= c->max_bytes) {
-		make_room(c, e->bytes);
+	struct smap_cache_entry *x = c->head;
+	while (x && !entry_is(x, e->hash, e->blocks, e->versions, e->n_blocks, e->op_level))
+		x = x->next;
+	if (!x && e->bytes_cost <= c->max_bytes) {
+		make_room(c, e->bytes_cost);
 		e->refs++;
 		e->last_used = ++c->clock;
 		e->next = c->head;
 		c->head = e;
-		c->bytes += e->bytes;
+		c->bytes += e->bytes_cost;
 	}
 	pthread_mutex_unlock(&c->lock);
 }
 
 /*---- making an entry ----*/
 
-static int put_row(struct tm_buf *b, const struct smap_sum *x, struct tm_hist *h)
+/* the merged rows of a run while they are made */
+struct builder {
+	struct entry_row *rows;
+	size_t n, cap;
+	struct tm_buf bytes;
+	uint32_t *counts;
+	size_t n_counts, cap_counts;
+};
+
+/* dense when a stored-form pair (~2 bytes, a few ns to merge) stands for
+ * more than ~8 buckets of the range (4 bytes, well under 1 ns each) */
+static int wants_dense(const struct tm_hist *h, size_t n)
 {
-	struct smap_key k = { x->type, x->a, x->b, 0 };
-	unsigned char key[SMAP_KEY_LEN];
-	smap_key_encode(key, 0, 0, &k);
-	tm_buf_add(b, key, sizeof(key));
-	size_t at = b->len;
-	unsigned char len[4] = { 0 };
-	tm_buf_add(b, len, sizeof(len));
-	varint_put(b, x->calls);
-	varint_put(b, x->errors);
-	varint_put(b, x->http4xx);
-	varint_put(b, x->http5xx);
-	varint_put(b, x->throttled);
-	tm_buf_add(b, &x->node_kind, 1);
-	tm_hist_encode(h, b);
-	if (b->failed)
-		return -ENOMEM;
-	size_t n = b->len - at - sizeof(len);
-	if (n > UINT32_MAX)
-		return -ENOMEM;
-	for (int i = 0; i < 4; i++)
-		b->data[at + i] = (unsigned char)(n >> (8 * i));
+	size_t lo = tm_hist_bucket_of(h->min_ns), used = 0;
+	for (size_t i = 0; i < n; i++)
+		used += h->buckets[lo + i] != 0;
+	return used * 8 > n;
+}
+
+static int put_dense(struct builder *b, struct entry_row *r, const struct tm_hist *h, size_t n)
+{
+	if (b->n_counts + n > b->cap_counts) {
+		size_t cap = b->cap_counts ? b->cap_counts * 2 : 1 << 16;
+		while (cap < b->n_counts + n)
+			cap *= 2;
+		uint32_t *p = realloc(b->counts, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		b->counts = p;
+		b->cap_counts = cap;
+	}
+	if (tm_hist_to_dense(h, b->counts + b->n_counts, &r->dense))
+		return 1;   /* a count too big for 32 bits: the stored form */
+	r->is_dense = 1;
+	r->off = b->n_counts;
+	b->n_counts += n;
 	return 0;
+}
+
+static int put_row(struct builder *b, const struct smap_sum *x, const struct tm_hist *h)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		struct entry_row *p = realloc(b->rows, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		b->rows = p;
+		b->cap = cap;
+	}
+	struct entry_row *r = &b->rows[b->n++];
+	memset(r, 0, sizeof(*r));
+	struct smap_key k = { x->type, x->a, x->b, 0 };
+	smap_key_encode(r->key, 0, 0, &k);
+	r->v = (struct smap_value){ x->calls, x->errors, x->http4xx, x->http5xx, x->throttled,
+				    x->node_kind, NULL, 0 };
+	size_t n = tm_hist_dense_len(h);
+	int rc = n && wants_dense(h, n) ? put_dense(b, r, h, n) : 1;
+	if (rc <= 0)
+		return rc;
+	r->off = b->bytes.len;
+	tm_hist_encode(h, &b->bytes);
+	r->v.hist_len = b->bytes.len - r->off;
+	return b->bytes.failed ? -ENOMEM : 0;
 }
 
 /* merges the blocks of a run into one row per key */
 static int merge_run(struct tm_store_reader *rd, const struct smap_block *blocks, size_t n,
-		     int op_level, struct tm_buf *out, size_t *n_rows)
+		     int op_level, struct builder *out)
 {
 	struct smap_acc acc;
 	smap_acc_init(&acc);
@@ -247,10 +303,21 @@ static int merge_run(struct tm_store_reader *rd, const struct smap_block *blocks
 			rc = put_row(out, &acc.sums[i], h);
 		tm_hist_reset(h);
 	}
-	*n_rows = acc.n;
 	free(h);
 	smap_acc_clear(&acc);
 	return rc;
+}
+
+/* the rows' pointers, once the buffers stopped moving */
+static void settle(struct smap_cache_entry *e)
+{
+	for (size_t i = 0; i < e->n_rows; i++) {
+		struct entry_row *r = &e->rows[i];
+		if (r->is_dense)
+			r->dense.counts = e->counts + r->off;
+		else
+			r->v.hist = e->bytes + r->off;
+	}
 }
 
 static int make_entry(struct tm_store_reader *rd, const struct smap_block *blocks,
@@ -263,13 +330,16 @@ static int make_entry(struct tm_store_reader *rd, const struct smap_block *block
 		return -ENOMEM;
 	e->blocks = malloc(n * sizeof(*blocks));
 	e->versions = malloc(n * sizeof(*versions));
-	struct tm_buf b;
-	tm_buf_init(&b);
+	struct builder b = { 0 };
+	tm_buf_init(&b.bytes);
 	int rc = e->blocks && e->versions ? 0 : -ENOMEM;
 	if (!rc)
-		rc = merge_run(rd, blocks, n, op_level, &b, &e->n_rows);
+		rc = merge_run(rd, blocks, n, op_level, &b);
+	e->rows = b.rows;
+	e->n_rows = b.n;
+	e->bytes = (unsigned char *)b.bytes.data;
+	e->counts = b.counts;
 	if (rc) {
-		tm_buf_free(&b);
 		entry_free(e);
 		*out = NULL;
 		return rc;
@@ -279,9 +349,9 @@ static int make_entry(struct tm_store_reader *rd, const struct smap_block *block
 	e->n_blocks = n;
 	e->op_level = op_level;
 	e->hash = hash;
-	e->rows = (unsigned char *)b.data;
-	e->len = b.len;
-	e->bytes = sizeof(*e) + n * (sizeof(*blocks) + sizeof(*versions)) + b.cap;
+	settle(e);
+	e->bytes_cost = sizeof(*e) + n * (sizeof(*blocks) + sizeof(*versions)) +
+			b.cap * sizeof(*b.rows) + b.bytes.cap + b.cap_counts * sizeof(*b.counts);
 	return 0;
 }
 
@@ -289,15 +359,11 @@ static int make_entry(struct tm_store_reader *rd, const struct smap_block *block
 
 static int add_entry_rows(const struct smap_cache_entry *e, struct smap_acc *acc)
 {
-	const unsigned char *p = e->rows, *end = p + e->len;
 	int rc = 0;
-	while (!rc && p < end) {
-		const unsigned char *key = p;
-		uint32_t len = (uint32_t)p[14] | (uint32_t)p[15] << 8 | (uint32_t)p[16] << 16 |
-			       (uint32_t)p[17] << 24;
-		p += SMAP_KEY_LEN + 4;
-		rc = smap_acc_add_row(acc, key, p, len);
-		p += len;
+	for (size_t i = 0; i < e->n_rows && !rc; i++) {
+		const struct entry_row *r = &e->rows[i];
+		rc = r->is_dense ? smap_acc_add_dense(acc, r->key, &r->v, &r->dense)
+				 : smap_acc_add(acc, r->key, &r->v);
 	}
 	return rc;
 }

@@ -90,9 +90,11 @@ size_t smap_plan(uint32_t m0, uint32_t m1, struct smap_block *out, size_t max);
 
 /*---- rows summed per (type, a, b) (smap_acc.c) ----*/
 
-/* the stored histogram of one row, and the one before it of its sum */
+/* the histogram of one row, and the one before it of its sum: the stored
+ * form, or the dense one of a cache entry */
 struct smap_hist_ref {
 	const unsigned char *p;      /* borrowed: the reader's or a cache entry's */
+	const struct tm_hist_dense *dense;   /* instead of p when not NULL; borrowed */
 	uint32_t len;
 	uint32_t prev;               /* UINT32_MAX: none */
 };
@@ -125,6 +127,9 @@ int smap_acc_add_row(struct smap_acc *acc, const unsigned char *key, const void 
 		     size_t len);
 /* the same with the value decoded */
 int smap_acc_add(struct smap_acc *acc, const unsigned char *key, const struct smap_value *v);
+/* the same with the histogram in dense form (v->hist unused) */
+int smap_acc_add_dense(struct smap_acc *acc, const unsigned char *key, const struct smap_value *v,
+		       const struct tm_hist_dense *d);
 /* merges the histograms of x's rows into h; -EBADMSG */
 int smap_acc_merge_hist(const struct smap_acc *acc, const struct smap_sum *x, struct tm_hist *h);
 

@@ -69,10 +69,12 @@ size_t smap_plan(uint32_t m0, uint32_t m1, struct smap_block *out, size_t max)
 	return n;
 }
 
-/* the newest minutes of a window change with every flush: never cached */
+/* the newest minutes of a window change with every flush: each of their
+ * blocks is a run of its own, kept only until the next flush changes it */
 #define FRESH_MINUTES 2
-/* a plan has at most five runs: minutes, tens, hours, tens, minutes */
-#define MAX_RUNS 8
+/* a plan has at most five runs (minutes, tens, hours, tens, minutes), and
+ * two or three fresh blocks */
+#define MAX_RUNS 10
 
 static int is_fresh(const struct smap_block *b, uint32_t m1)
 {
@@ -80,9 +82,8 @@ static int is_fresh(const struct smap_block *b, uint32_t m1)
 	return last + FRESH_MINUTES > m1;
 }
 
-/* the rows of the minutes [m0, m1]: the runs of blocks of one resolution
- * through the cache (refs[] holds them until the caller is done), the
- * fresh blocks and everything without a cache from the store */
+/* the rows of the minutes [m0, m1], by runs of blocks through the cache
+ * (refs[] holds them until the caller is done), or from the store */
 static int read_window(struct tm_store_reader *rd, struct tm_smap_cache *cache,
 		       struct smap_acc *acc, uint32_t m0, uint32_t m1, int op_level,
 		       struct smap_cache_entry **refs)
@@ -90,9 +91,10 @@ static int read_window(struct tm_store_reader *rd, struct tm_smap_cache *cache,
 	struct smap_block plan[SMAP_PLAN_MAX];
 	size_t n = smap_plan(m0, m1, plan, SMAP_PLAN_MAX), i = 0, n_runs = 0;
 	int rc = 0;
-	while (cache && !rc && i < n && !is_fresh(&plan[i], m1) && n_runs < MAX_RUNS) {
+	while (cache && !rc && i < n && n_runs < MAX_RUNS) {
 		size_t j = i + 1;
-		while (j < n && plan[j].res == plan[i].res && !is_fresh(&plan[j], m1))
+		while (j < n && plan[j].res == plan[i].res && !is_fresh(&plan[i], m1) &&
+		       !is_fresh(&plan[j], m1))
 			j++;
 		rc = smap_cache_add_run(cache, rd, plan + i, j - i, op_level, acc, &refs[n_runs++]);
 		i = j;
