@@ -129,13 +129,14 @@ int tm_smap_query(struct tm_store_reader *rd, const struct tm_smap_query *q,
 		  struct tm_arena *arena, struct tm_smap_map *out);
 
 /* merged rollups kept between queries of one store (smap_cache.c):
- * max_bytes 0 takes the default (256 MB).  Threads: any. */
+ * max_bytes 0 takes the default (64 MB).  Threads: any. */
 struct tm_smap_cache;
 int tm_smap_cache_new(size_t max_bytes, struct tm_smap_cache **out);
 void tm_smap_cache_free(struct tm_smap_cache *c);
 
 struct tm_smap_cache_stats {
 	uint64_t hits, misses, evictions;   /* runs of blocks looked up */
+	uint64_t answer_hits;               /* whole answers found */
 	uint64_t bytes;                     /* held now */
 };
 void tm_smap_cache_get_stats(struct tm_smap_cache *c, struct tm_smap_cache_stats *out);

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_MAX_BYTES (256u << 20)
+#define DEFAULT_MAX_BYTES (64u << 20)
 
 /* one merged row: its histogram in the stored form when few of the
  * buckets between its min and max are in use, else dense, which merges
@@ -51,9 +51,13 @@ struct smap_cache_entry {
 	uint64_t last_used;
 };
 
+struct smap_answer;
+
 struct tm_smap_cache {
 	pthread_mutex_t lock;
 	struct smap_cache_entry *head;
+	struct smap_answer *answers;
+	size_t n_answers;
 	size_t bytes, max_bytes;
 	uint64_t clock;
 	struct tm_smap_cache_stats stats;
@@ -69,6 +73,8 @@ int tm_smap_cache_new(size_t max_bytes, struct tm_smap_cache **out)
 	pthread_mutex_init(&c->lock, NULL);
 	return 0;
 }
+
+static void drop_answer(struct tm_smap_cache *c);
 
 static void entry_free(struct smap_cache_entry *e)
 {
@@ -89,6 +95,8 @@ void tm_smap_cache_free(struct tm_smap_cache *c)
 		c->head = e->next;
 		entry_free(e);
 	}
+	while (c->answers)
+		drop_answer(c);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -368,27 +376,184 @@ static int add_entry_rows(const struct smap_cache_entry *e, struct smap_acc *acc
 	return rc;
 }
 
-int smap_cache_add_run(struct tm_smap_cache *c, struct tm_store_reader *rd,
-		       const struct smap_block *blocks, size_t n, int op_level,
-		       struct smap_acc *acc, struct smap_cache_entry **ref)
+int smap_read_versions(struct tm_store_reader *rd, const struct smap_block *blocks, size_t n,
+		       uint64_t *out)
 {
-	*ref = NULL;
-	uint64_t *versions = malloc((n + 1) * sizeof(*versions));
-	if (!versions)
-		return -ENOMEM;
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = read_version(rd, &blocks[i], &versions[i]);
+		rc = read_version(rd, &blocks[i], &out[i]);
+	return rc;
+}
+
+int smap_cache_add_run(struct tm_smap_cache *c, struct tm_store_reader *rd,
+		       const struct smap_block *blocks, const uint64_t *versions, size_t n,
+		       int op_level, struct smap_acc *acc, struct smap_cache_entry **ref)
+{
+	*ref = NULL;
+	int rc = 0;
 	uint64_t hash = run_hash(blocks, versions, n, op_level);
-	struct smap_cache_entry *e = rc ? NULL : lookup(c, hash, blocks, versions, n, op_level);
-	if (!rc && !e) {
+	struct smap_cache_entry *e = lookup(c, hash, blocks, versions, n, op_level);
+	if (!e) {
 		rc = make_entry(rd, blocks, versions, n, op_level, hash, &e);
 		if (!rc)
 			insert(c, e);
 	}
-	free(versions);
 	if (!rc)
 		rc = add_entry_rows(e, acc);
 	*ref = e;
 	return rc;
+}
+
+/*---- whole answers ----
+ *
+ * Between two flushes every query of one window finds the same versions
+ * and gets the same answer: kept here (percentiles only, no focus), keyed
+ * like a run by every block of the plan and its version. */
+
+struct smap_answer {
+	struct smap_answer *next;
+	uint64_t hash;
+	int op_level;
+	size_t n_blocks;
+	struct smap_block *blocks;   /* heap, owned */
+	uint64_t *versions;          /* heap, owned */
+	struct tm_smap_map map;      /* nodes, edges and strings in `mem` */
+	void *mem;                   /* heap, owned */
+	size_t bytes_cost;
+	uint64_t last_used;
+};
+
+#define MAX_ANSWERS 16
+
+static void answer_free(struct smap_answer *a)
+{
+	if (!a)
+		return;
+	free(a->blocks);
+	free(a->versions);
+	free(a->mem);
+	free(a);
+}
+
+static size_t strings_len(const struct tm_smap_map *m)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->n_nodes; i++)
+		n += m->nodes[i].id.len + m->nodes[i].service.len + m->nodes[i].operation.len;
+	return n;
+}
+
+static struct tm_str copy_str(char **at, struct tm_str s)
+{
+	struct tm_str out = { *at, s.len };
+	if (s.len)
+		memcpy(*at, s.ptr, s.len);
+	*at += s.len;
+	return out;
+}
+
+/* copies m (without histograms) into one block of memory from alloc */
+static void *copy_map(const struct tm_smap_map *m, struct tm_smap_map *out,
+		      void *(*alloc)(void *ctx, size_t n), void *ctx, size_t *size)
+{
+	size_t nodes = m->n_nodes * sizeof(*m->nodes), edges = m->n_edges * sizeof(*m->edges);
+	*size = nodes + edges + strings_len(m) + 1;
+	char *mem = alloc(ctx, *size);
+	if (!mem)
+		return NULL;
+	*out = *m;
+	out->nodes = (struct tm_smap_node *)mem;
+	out->edges = (struct tm_smap_edge *)(mem + nodes);
+	if (nodes)
+		memcpy(out->nodes, m->nodes, nodes);
+	if (edges)
+		memcpy(out->edges, m->edges, edges);
+	char *at = mem + nodes + edges;
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		struct tm_smap_node *n = &out->nodes[i];
+		n->id = copy_str(&at, m->nodes[i].id);
+		n->service = copy_str(&at, m->nodes[i].service);
+		n->operation = copy_str(&at, m->nodes[i].operation);
+		n->stat.hist = NULL;
+	}
+	for (size_t i = 0; i < m->n_edges; i++)
+		out->edges[i].stat.hist = NULL;
+	return mem;
+}
+
+static void *heap_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void *arena_alloc(void *ctx, size_t n)
+{
+	return tm_arena_alloc(ctx, n);
+}
+
+int smap_cache_get_answer(struct tm_smap_cache *c, const struct smap_block *blocks,
+			  const uint64_t *versions, size_t n, int op_level,
+			  struct tm_arena *arena, struct tm_smap_map *out)
+{
+	uint64_t hash = run_hash(blocks, versions, n, op_level);
+	int rc = 0;
+	pthread_mutex_lock(&c->lock);
+	struct smap_answer *a = c->answers;
+	while (a && !(a->hash == hash && a->op_level == op_level && a->n_blocks == n &&
+		      !memcmp(a->blocks, blocks, n * sizeof(*blocks)) &&
+		      !memcmp(a->versions, versions, n * sizeof(*versions))))
+		a = a->next;
+	if (a) {
+		size_t size;
+		a->last_used = ++c->clock;
+		rc = copy_map(&a->map, out, arena_alloc, arena, &size) ? 1 : -ENOMEM;
+	}
+	c->stats.answer_hits += rc == 1;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* drops the least recently used answer; called with the lock held */
+static void drop_answer(struct tm_smap_cache *c)
+{
+	struct smap_answer **victim = &c->answers;
+	for (struct smap_answer **p = &c->answers; *p; p = &(*p)->next)
+		if ((*p)->last_used < (*victim)->last_used)
+			victim = p;
+	struct smap_answer *a = *victim;
+	*victim = a->next;
+	c->n_answers--;
+	c->bytes -= a->bytes_cost;
+	answer_free(a);
+}
+
+void smap_cache_put_answer(struct tm_smap_cache *c, const struct smap_block *blocks,
+			   const uint64_t *versions, size_t n, int op_level,
+			   const struct tm_smap_map *m)
+{
+	struct smap_answer *a = calloc(1, sizeof(*a));
+	size_t size;
+	if (!a || !(a->blocks = malloc(n * sizeof(*blocks) + 1)) ||
+	    !(a->versions = malloc(n * sizeof(*versions) + 1)) ||
+	    !(a->mem = copy_map(m, &a->map, heap_alloc, NULL, &size))) {
+		answer_free(a);   /* an answer not kept costs the next query only */
+		return;
+	}
+	memcpy(a->blocks, blocks, n * sizeof(*blocks));
+	memcpy(a->versions, versions, n * sizeof(*versions));
+	a->n_blocks = n;
+	a->op_level = op_level;
+	a->hash = run_hash(blocks, versions, n, op_level);
+	a->bytes_cost = sizeof(*a) + n * (sizeof(*blocks) + sizeof(*versions)) + size;
+	pthread_mutex_lock(&c->lock);
+	while (c->answers && (c->n_answers >= MAX_ANSWERS ||
+			      c->bytes + a->bytes_cost > c->max_bytes))
+		drop_answer(c);
+	a->last_used = ++c->clock;
+	a->next = c->answers;
+	c->answers = a;
+	c->n_answers++;
+	c->bytes += a->bytes_cost;
+	pthread_mutex_unlock(&c->lock);
 }

@@ -81,9 +81,6 @@ struct smap_block {
 	uint32_t t;
 };
 
-/* a day with minutes at both ends: 9 + 5 + 23 + 5 + 9, with room */
-#define SMAP_PLAN_MAX 4096
-
 /* the blocks of the minutes [m0, m1], in time order: whole hours, then
  * ten minutes, then minutes, where they fit; at most max of them */
 size_t smap_plan(uint32_t m0, uint32_t m1, struct smap_block *out, size_t max);
@@ -141,13 +138,27 @@ int smap_read_block(struct tm_store_reader *rd, struct smap_acc *acc, int res, u
 
 struct smap_cache_entry;
 
+/* the version of each block in rd's snapshot (0: none) */
+int smap_read_versions(struct tm_store_reader *rd, const struct smap_block *blocks, size_t n,
+		       uint64_t *out);
+
 /* adds the rows of the blocks[0..n) (one level) to acc, as one merged row
- * per key: from the cache when it holds them at the versions rd shows,
+ * per key: from the cache when it holds them at those versions (rd's),
  * else merged now (and kept).  *ref holds what acc's rows point into:
  * release it once acc is done with. */
 int smap_cache_add_run(struct tm_smap_cache *c, struct tm_store_reader *rd,
-		       const struct smap_block *blocks, size_t n, int op_level,
-		       struct smap_acc *acc, struct smap_cache_entry **ref);
+		       const struct smap_block *blocks, const uint64_t *versions, size_t n,
+		       int op_level, struct smap_acc *acc, struct smap_cache_entry **ref);
+
+/* the answer (percentiles only, no focus) of the plan blocks[0..n) at
+ * those versions, copied into arena: 1, 0 when not kept, or -ENOMEM */
+int smap_cache_get_answer(struct tm_smap_cache *c, const struct smap_block *blocks,
+			  const uint64_t *versions, size_t n, int op_level,
+			  struct tm_arena *arena, struct tm_smap_map *out);
+/* keeps a copy of m (without histograms) as that answer */
+void smap_cache_put_answer(struct tm_smap_cache *c, const struct smap_block *blocks,
+			   const uint64_t *versions, size_t n, int op_level,
+			   const struct tm_smap_map *m);
 /* NULL is a no-op */
 void smap_cache_release(struct tm_smap_cache *c, struct smap_cache_entry *e);
 

@@ -1,6 +1,9 @@
 /* smap_query.c - the service map of a window, from the rollups: whole hours
- * and ten-minute blocks where they fit, minutes at the edges, so a query
- * reads at most ~140 rows per edge for a day and ~25 for an hour. */
+ * and ten-minute blocks where they fit, minutes at the edges (about 50
+ * blocks for a day, 15 for an hour), each run of blocks of one resolution
+ * merged once and kept (smap_cache.c); then nodes and edges, each merging
+ * its rows into one reused histogram for its percentiles
+ * (docs/servicemap.md, "Cost of a query"). */
 #include "servicemap.h"
 #include "smap_internal.h"
 
@@ -82,25 +85,109 @@ static int is_fresh(const struct smap_block *b, uint32_t m1)
 	return last + FRESH_MINUTES > m1;
 }
 
-/* the rows of the minutes [m0, m1], by runs of blocks through the cache
- * (refs[] holds them until the caller is done), or from the store */
+/* the window's plan, and with a cache the versions of its blocks */
+struct window {
+	uint32_t m0, m1;
+	int op_level;
+	struct smap_block *plan;   /* in the arena */
+	uint64_t *versions;        /* in the arena; NULL without a cache */
+	size_t n;
+};
+
+/* the first hour-row key at or after hour t: 1 and its hour, or 0 */
+static int hour_at_or_after(struct tm_store_reader *rd, uint32_t t, uint32_t *out)
+{
+	unsigned char lo[5] = { 'h', (unsigned char)(t >> 24), (unsigned char)(t >> 16),
+				(unsigned char)(t >> 8), (unsigned char)t };
+	const unsigned char hi[1] = { 'h' + 1 };
+	struct tm_aux_iter *it;
+	int rc = tm_aux_iter_open(rd, TM_AUX_ROLLUPS, lo, sizeof(lo), hi, sizeof(hi), &it);
+	if (rc)
+		return rc;
+	const void *k, *v;
+	size_t klen, vlen;
+	rc = tm_aux_iter_next(it, &k, &klen, &v, &vlen);
+	if (rc == 1) {
+		const unsigned char *key = k;
+		*out = klen >= 5 ? (uint32_t)key[1] << 24 | (uint32_t)key[2] << 16 |
+				   (uint32_t)key[3] << 8 | key[4] : t;
+	}
+	tm_aux_iter_close(it);
+	return rc;
+}
+
+/* narrows [m0, m1] to the hours that hold rollups (every row has its
+ * hour's row): a window of years, or ending far ahead, plans what is
+ * there, not millions of empty hours.  Sets *empty when none is left. */
+static int clip_to_data(struct tm_store_reader *rd, uint32_t *m0, uint32_t *m1, int *empty)
+{
+	uint32_t first, at;
+	int rc = hour_at_or_after(rd, 0, &first);
+	*empty = rc == 0;
+	if (rc <= 0)
+		return rc;
+	/* the last hour: the largest t with a row at or after it */
+	uint64_t lo = first, hi = UINT32_MAX;   /* a row at or after lo; none after hi */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo + 1) / 2;
+		rc = hour_at_or_after(rd, (uint32_t)mid, &at);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			lo = at;
+		else
+			hi = mid - 1;
+	}
+	uint64_t d0 = (uint64_t)first * 60, d1 = lo * 60 + 59;
+	if (*m0 < d0)
+		*m0 = (uint32_t)d0;
+	if (*m1 > d1)
+		*m1 = (uint32_t)(d1 < UINT32_MAX ? d1 : UINT32_MAX);
+	*empty = *m0 > *m1;
+	return 0;
+}
+
+static int plan_window(struct tm_store_reader *rd, struct tm_smap_cache *cache,
+		       struct tm_arena *arena, struct window *w)
+{
+	int empty;
+	int rc = clip_to_data(rd, &w->m0, &w->m1, &empty);
+	if (rc || empty)
+		return rc;
+	/* whole hours, and at most 9 minutes and 5 tens at each end */
+	size_t max = ((size_t)w->m1 - w->m0 + 1) / 60 + 32;
+	w->plan = tm_arena_alloc(arena, max * sizeof(*w->plan));
+	if (!w->plan)
+		return -ENOMEM;
+	w->n = smap_plan(w->m0, w->m1, w->plan, max);
+	if (!cache)
+		return 0;
+	w->versions = tm_arena_alloc(arena, (w->n + 1) * sizeof(*w->versions));
+	if (!w->versions)
+		return -ENOMEM;
+	return smap_read_versions(rd, w->plan, w->n, w->versions);
+}
+
+/* the rows of the window, by runs of blocks through the cache (refs[]
+ * holds them until the caller is done), or from the store */
 static int read_window(struct tm_store_reader *rd, struct tm_smap_cache *cache,
-		       struct smap_acc *acc, uint32_t m0, uint32_t m1, int op_level,
+		       const struct window *w, struct smap_acc *acc,
 		       struct smap_cache_entry **refs)
 {
-	struct smap_block plan[SMAP_PLAN_MAX];
-	size_t n = smap_plan(m0, m1, plan, SMAP_PLAN_MAX), i = 0, n_runs = 0;
+	const struct smap_block *plan = w->plan;
+	size_t i = 0, n_runs = 0;
 	int rc = 0;
-	while (cache && !rc && i < n && n_runs < MAX_RUNS) {
+	while (cache && !rc && i < w->n && n_runs < MAX_RUNS) {
 		size_t j = i + 1;
-		while (j < n && plan[j].res == plan[i].res && !is_fresh(&plan[i], m1) &&
-		       !is_fresh(&plan[j], m1))
+		while (j < w->n && plan[j].res == plan[i].res && !is_fresh(&plan[i], w->m1) &&
+		       !is_fresh(&plan[j], w->m1))
 			j++;
-		rc = smap_cache_add_run(cache, rd, plan + i, j - i, op_level, acc, &refs[n_runs++]);
+		rc = smap_cache_add_run(cache, rd, plan + i, w->versions + i, j - i, w->op_level,
+					acc, &refs[n_runs++]);
 		i = j;
 	}
-	for (; i < n && !rc; i++)
-		rc = smap_read_block(rd, acc, plan[i].res, plan[i].t, op_level);
+	for (; i < w->n && !rc; i++)
+		rc = smap_read_block(rd, acc, plan[i].res, plan[i].t, w->op_level);
 	return rc;
 }
 
@@ -609,11 +696,21 @@ int tm_smap_query_with(struct tm_store_reader *rd, const struct tm_smap_query *q
 		m1 = UINT32_MAX;
 	if (m0 > m1)
 		return -EINVAL;
+	struct window w = { (uint32_t)m0, (uint32_t)m1, q->operation_level, NULL, NULL, 0 };
+	int rc = plan_window(rd, opts->cache, arena, &w);
+	/* a whole answer kept: percentiles only, the whole map */
+	int answer_kept = opts->cache && opts->percentiles_only && !q->focus.len && w.n;
+	if (!rc && answer_kept) {
+		rc = smap_cache_get_answer(opts->cache, w.plan, w.versions, w.n, w.op_level, arena,
+					   out);
+		if (rc == 1)
+			return 0;
+	}
 	struct smap_acc acc;
 	struct smap_cache_entry *refs[MAX_RUNS] = { NULL };
 	smap_acc_init(&acc);
-	int rc = read_window(rd, opts->cache, &acc, (uint32_t)m0, (uint32_t)m1,
-			     q->operation_level, refs);
+	if (!rc)
+		rc = read_window(rd, opts->cache, &w, &acc, refs);
 	struct builder b = { .rd = rd, .arena = arena };
 	if (!rc)
 		rc = build(&b, &acc);
@@ -636,5 +733,7 @@ int tm_smap_query_with(struct tm_store_reader *rd, const struct tm_smap_query *q
 	}
 	out->start_ns = m0 * TM_NS_PER_MINUTE;
 	out->end_ns = (m1 + 1) * TM_NS_PER_MINUTE - 1;
+	if (answer_kept)
+		smap_cache_put_answer(opts->cache, w.plan, w.versions, w.n, w.op_level, out);
 	return 0;
 }

@@ -12,7 +12,9 @@
  * The query wants percentiles only, as /api/servicemap does; --hist asks
  * for every node's and edge's histogram too, as the HTML pages do.  --cache
  * gives the queries a cache of merged rollups, as the server does (one for
- * all windows; its hits and misses are printed at the end).
+ * all windows; its hits and misses are printed at the end).  On a store
+ * nothing writes to, every query after the first of a window is a whole
+ * answer kept: --slide shows the cost of merging kept runs instead.
  * Prints, per window, p50/p99/max in ms (wall clock, and the thread's CPU
  * time, which other load on the machine disturbs less) and the size of the
  * answer. */
@@ -206,8 +208,9 @@ int main(int argc, char **argv)
 	if (o.cache) {
 		struct tm_smap_cache_stats cs;
 		tm_smap_cache_get_stats(o.cache, &cs);
-		printf("cache_hits %" PRIu64 "\ncache_misses %" PRIu64 "\ncache_mb %.1f\n", cs.hits,
-		       cs.misses, cs.bytes / 1e6);
+		printf("cache_answer_hits %" PRIu64 "\ncache_run_hits %" PRIu64
+		       "\ncache_run_misses %" PRIu64 "\ncache_mb %.1f\n",
+		       cs.answer_hits, cs.hits, cs.misses, cs.bytes / 1e6);
 		tm_smap_cache_free(o.cache);
 	}
 	tm_store_close(st);
