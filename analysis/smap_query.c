@@ -677,6 +677,34 @@ static int answer(struct builder *b, const struct answer_ctx *x, struct tm_smap_
 	return 0;
 }
 
+/* the map of a planned window from its rows */
+static int merge_window(struct tm_store_reader *rd, const struct tm_smap_query *q,
+			const struct tm_smap_query_opts *opts, const struct window *w,
+			struct tm_arena *arena, struct tm_smap_map *out)
+{
+	struct smap_acc acc;
+	struct smap_cache_entry *refs[MAX_RUNS] = { NULL };
+	smap_acc_init(&acc);
+	int rc = read_window(rd, opts->cache, w, &acc, refs);
+	struct builder b = { .rd = rd, .arena = arena };
+	if (!rc)
+		rc = build(&b, &acc);
+	if (!rc && q->focus.len)
+		rc = focus(&b, q->focus, q->hops);
+	struct answer_ctx x = { &acc, arena, tm_arena_alloc(arena, sizeof(*x.scratch)),
+				!opts->percentiles_only };
+	if (!rc && !x.scratch)
+		rc = -ENOMEM;
+	if (!rc) {
+		tm_hist_init(x.scratch);
+		rc = answer(&b, &x, out);
+	}
+	smap_acc_clear(&acc);
+	for (size_t i = 0; i < MAX_RUNS; i++)
+		smap_cache_release(opts->cache, refs[i]);
+	return rc;
+}
+
 int tm_smap_query(struct tm_store_reader *rd, const struct tm_smap_query *q,
 		  struct tm_arena *arena, struct tm_smap_map *out)
 {
@@ -706,27 +734,8 @@ int tm_smap_query_with(struct tm_store_reader *rd, const struct tm_smap_query *q
 		if (rc == 1)
 			return 0;
 	}
-	struct smap_acc acc;
-	struct smap_cache_entry *refs[MAX_RUNS] = { NULL };
-	smap_acc_init(&acc);
 	if (!rc)
-		rc = read_window(rd, opts->cache, &w, &acc, refs);
-	struct builder b = { .rd = rd, .arena = arena };
-	if (!rc)
-		rc = build(&b, &acc);
-	if (!rc && q->focus.len)
-		rc = focus(&b, q->focus, q->hops);
-	struct answer_ctx x = { &acc, arena, tm_arena_alloc(arena, sizeof(*x.scratch)),
-				!opts->percentiles_only };
-	if (!rc && !x.scratch)
-		rc = -ENOMEM;
-	if (!rc) {
-		tm_hist_init(x.scratch);
-		rc = answer(&b, &x, out);
-	}
-	smap_acc_clear(&acc);
-	for (size_t i = 0; i < MAX_RUNS; i++)
-		smap_cache_release(opts->cache, refs[i]);
+		rc = merge_window(rd, q, opts, &w, arena, out);
 	if (rc) {
 		memset(out, 0, sizeof(*out));
 		return rc;
