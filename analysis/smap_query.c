@@ -215,8 +215,8 @@ static int list_push(struct tm_arena *a, struct u32_list *l, uint32_t x)
 	return 0;
 }
 
-/* counts as they add up; the latencies are the rows of `sums` (and, for a
- * node without spans of its own, of its `edges`' sums) */
+/* counts as they add up; the latencies are the rows of `sums` (for a node
+ * without spans of its own, its edges' rows) */
 struct counts {
 	uint64_t calls, errors, http4xx, http5xx, throttled;
 };
@@ -224,7 +224,7 @@ struct counts {
 struct bnode {
 	struct tm_smap_node node;
 	struct counts c;
-	struct u32_list sums, edges;
+	struct u32_list sums;
 };
 
 struct bedge {
@@ -477,12 +477,17 @@ static int build_edges(struct builder *b, const struct smap_acc *acc)
 }
 
 /* virtual nodes and users have no spans of their own: their edges speak
- * (calls and errors, not HTTP classes) */
+ * (calls and errors, not HTTP classes; the edge's rows, complete by now,
+ * join the node's, since focus() renumbers the edges) */
 static int edge_to_node(struct builder *b, size_t edge, struct bnode *n)
 {
-	n->c.calls += b->edges[edge].c.calls;
-	n->c.errors += b->edges[edge].c.errors;
-	return list_push(b->arena, &n->edges, (uint32_t)edge);
+	const struct bedge *e = &b->edges[edge];
+	n->c.calls += e->c.calls;
+	n->c.errors += e->c.errors;
+	int rc = 0;
+	for (uint32_t k = 0; k < e->sums.n && !rc; k++)
+		rc = list_push(b->arena, &n->sums, e->sums.v[k]);
+	return rc;
 }
 
 static int build(struct builder *b, const struct smap_acc *acc)
@@ -626,8 +631,6 @@ static int node_stat(const struct answer_ctx *x, const struct builder *b, const 
 		     struct tm_smap_stat *out)
 {
 	int rc = merge_sums(x, &n->sums);
-	for (uint32_t k = 0; k < n->edges.n && !rc; k++)
-		rc = merge_sums(x, &b->edges[n->edges.v[k]].sums);
 	if (rc) {
 		tm_hist_reset(x->scratch);
 		return rc;

@@ -6,7 +6,8 @@
 // every window over them must count them at once, exactly, with
 // percentiles within 2% of the exact nearest rank of all the latencies.
 // The same windows are asked several times between the rounds (hits) and
-// windows that share some runs and not others too.
+// windows that share some runs and not others too, each also focused on
+// cache-front, whose user node must keep the figures of all its calls.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,16 +45,19 @@ function nearestRank(values, q) {
   return v[r - 1];
 }
 
-// one trace: user -> cache-front (root server) -> cache-back (client/server)
-function makeTrace(minute, slow) {
+// one trace: user -> ROOT (root server) -> cache-back (client/server);
+// ROOT cache-front, or cache-other for the traces a focus leaves out
+function makeTrace(minute, slow, root = 'cache-front') {
   const startUs = minute * US_PER_MIN + R.int(1e6, 50e6);
   const clientUs = slow ? R.int(200000, 900000) : Math.max(500, Math.round(R.logNormal(8000, 0.7)));
-  const traceId = hex(16), root = hex(8), client = hex(8);
+  const traceId = hex(16), rootId = hex(8), client = hex(8);
+  // the root's own work before and after the call: user -> root latencies
+  const rootUs = clientUs + (root === 'cache-front' ? R.int(1000, 3000) : R.int(400000, 600000));
   return {
-    minute, clientUs,
+    minute, clientUs, rootUs, root,
     spans: [
-      ['cache-front', { traceId, spanId: root, name: 'GET /x', kind: 2, start: startUs, end: startUs + clientUs + 2000 }],
-      ['cache-front', { traceId, spanId: client, parentSpanId: root, name: 'GET', kind: 3, start: startUs + 500, end: startUs + 500 + clientUs }],
+      [root, { traceId, spanId: rootId, name: 'GET /x', kind: 2, start: startUs, end: startUs + rootUs }],
+      [root, { traceId, spanId: client, parentSpanId: rootId, name: 'GET', kind: 3, start: startUs + 500, end: startUs + 500 + clientUs }],
       ['cache-back', { traceId, spanId: hex(8), parentSpanId: client, name: 'GET /y', kind: 2, start: startUs + 700, end: startUs + 300 + clientUs }],
     ],
   };
@@ -100,10 +104,27 @@ async function edge(startUs, endUs) {
   return JSON.parse(r.text).edges.find((e) => e.source === 'cache-front' && e.target === 'cache-back');
 }
 
+// the user node of the map around cache-front: a node keeps all its
+// figures, its calls into cache-other too, though the focus drops that
+// edge (and renumbers the edges it keeps)
+async function focusedUser(startUs, endUs) {
+  const r = await server.getJson(`/api/servicemap?start=${startUs}&end=${endUs}&focus=cache-front&hops=1`);
+  assert.equal(r.status, 200, r.text);
+  const u = JSON.parse(r.text).nodes.find((n) => n.id === 'user');
+  return u && { calls: u.requests, p50: u.p50, p90: u.p90, p99: u.p99 };
+}
+
+const inWindow = (t, startUs, endUs) => t.minute >= Math.floor(startUs / US_PER_MIN) &&
+  t.minute <= Math.floor(endUs / US_PER_MIN);
+
 // what the edge must show over [startUs, endUs], from every trace sent
 function truth(sent, startUs, endUs) {
-  const m0 = Math.floor(startUs / US_PER_MIN), m1 = Math.floor(endUs / US_PER_MIN);
-  const values = sent.filter((t) => t.minute >= m0 && t.minute <= m1).map((t) => t.clientUs);
+  const values = sent.filter((t) => t.root === 'cache-front' && inWindow(t, startUs, endUs)).map((t) => t.clientUs);
+  return { calls: values.length, values };
+}
+
+function userTruth(sent, startUs, endUs) {
+  const values = sent.filter((t) => inWindow(t, startUs, endUs)).map((t) => t.rootUs);
   return { calls: values.length, values };
 }
 
@@ -126,7 +147,10 @@ async function check(sent, times, ms) {
   for (;;) {
     const problems = [];
     for (let k = 0; k < times; k++) {
-      for (const [name, s, e] of WINDOWS) problems.push(...diff(await edge(s, e), truth(sent, s, e), `${name} #${k + 1}`));
+      for (const [name, s, e] of WINDOWS) {
+        problems.push(...diff(await edge(s, e), truth(sent, s, e), `${name} #${k + 1}`));
+        problems.push(...diff(await focusedUser(s, e), userTruth(sent, s, e), `${name} focus user #${k + 1}`));
+      }
     }
     if (!problems.length) return;
     if (Date.now() > until) assert.fail(problems.slice(0, 12).join('\n'));
@@ -138,7 +162,10 @@ test('merged runs kept between queries follow late data into old minutes', { tim
   const sent = [];
   const round = async (perPlace, slow) => {
     const traces = [];
-    for (const m of PLACES) for (let i = 0; i < perPlace; i++) traces.push(makeTrace(m, slow));
+    for (const m of PLACES) {
+      for (let i = 0; i < perPlace; i++) traces.push(makeTrace(m, slow));
+      for (let i = 0; i < 5; i++) traces.push(makeTrace(m, slow, 'cache-other'));
+    }
     await send(traces);
     sent.push(...traces);
   };
