@@ -93,7 +93,8 @@ const char *tm_smap_kind_name(enum tm_smap_node_kind k);
 
 struct tm_smap_stat {
 	uint64_t calls, errors, http4xx, http5xx, throttled;
-	struct tm_hist *hist;       /* latencies, ns */
+	struct tm_hist *hist;       /* latencies, ns; NULL with percentiles_only */
+	uint64_t p50_ns, p90_ns, p99_ns;   /* tm_hist_percentile() of them */
 };
 
 struct tm_smap_node {
@@ -126,6 +127,33 @@ struct tm_smap_query {
 
 int tm_smap_query(struct tm_store_reader *rd, const struct tm_smap_query *q,
 		  struct tm_arena *arena, struct tm_smap_map *out);
+
+/* merged rollups kept between queries of one store (smap_cache.c):
+ * max_bytes 0 takes the default (64 MB).  Threads: any. */
+struct tm_smap_cache;
+int tm_smap_cache_new(size_t max_bytes, struct tm_smap_cache **out);
+void tm_smap_cache_free(struct tm_smap_cache *c);
+
+struct tm_smap_cache_stats {
+	uint64_t hits, misses, evictions;   /* runs of blocks looked up */
+	uint64_t answer_hits;               /* whole answers found */
+	uint64_t bytes;                     /* held now */
+};
+void tm_smap_cache_get_stats(struct tm_smap_cache *c, struct tm_smap_cache_stats *out);
+
+/* the cache of the pairer's store (owned by the pairer); NULL for NULL */
+struct tm_smap_cache *tm_smap_cache_of(struct tm_smap *m);
+
+/* what a query may use, and what it may leave out */
+struct tm_smap_query_opts {
+	int percentiles_only;         /* stat.hist NULL: p50/p90/p99 are all it wants */
+	struct tm_smap_cache *cache;  /* NULL: none; else of the reader's store */
+};
+
+/* tm_smap_query() with options (NULL: as tm_smap_query) */
+int tm_smap_query_with(struct tm_store_reader *rd, const struct tm_smap_query *q,
+		       const struct tm_smap_query_opts *opts, struct tm_arena *arena,
+		       struct tm_smap_map *out);
 
 struct tm_bottleneck_query {
 	struct tm_str service, operation;
