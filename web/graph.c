@@ -297,10 +297,10 @@ static int plan_init(struct plan *p, const struct tm_smap_map *m,
 						       : &m->edges[i - m->n_nodes].stat;
 		struct pcts *x = is_node ? &p->node_pct[i] : &p->edge_pct[i - m->n_nodes];
 		memset(x, 0, sizeof(*x));
-		if (s->hist && s->calls) {
-			x->p50 = tm_hist_percentile(s->hist, 0.5);
-			x->p90 = tm_hist_percentile(s->hist, 0.9);
-			x->p99 = tm_hist_percentile(s->hist, 0.99);
+		if (s->calls) {   /* the query's own percentiles: hist may be left out */
+			x->p50 = s->p50_ns;
+			x->p90 = s->p90_ns;
+			x->p99 = s->p99_ns;
 		}
 	}
 	if (!opt->operation_level || p->sfdp || !m->n_nodes)
