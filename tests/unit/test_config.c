@@ -427,6 +427,14 @@ static void test_source_errors(void)
 	snprintf(want, sizeof(want), "%s:1: log-level = loud: must be one of debug|info|warn|error",
 		 conf_path);
 	expect_load_error("log-level = loud", NULL, want);   /* no final newline */
+	/* an empty listen value is not "no address": fuzz_config found it taken */
+	snprintf(want, sizeof(want), "%s:2: listen = : names no address (ADDR:PORT)", conf_path);
+	expect_load_error("listen = 127.0.0.1:0\nlisten =\n", NULL, want);
+	snprintf(want, sizeof(want), "%s:1: listen = , ,: names no address (ADDR:PORT)",
+		 conf_path);
+	expect_load_error("listen = , ,\n", NULL, want);
+	char *env_listen[] = { "TRACEMAP_LISTEN=", NULL };
+	expect_load_error(NULL, env_listen, "TRACEMAP_LISTEN=: names no address (ADDR:PORT)");
 	char *env_threads[] = { "TRACEMAP_THREADS=300", NULL };
 	expect_load_error(NULL, env_threads, "TRACEMAP_THREADS=300: must be a whole number from "
 			  "1 to 256");
