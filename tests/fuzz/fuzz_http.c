@@ -4,7 +4,10 @@
  * The server runs in this process (fuzz_http_server.c), seeded with six
  * traces of four services.  Each input is one request on a fresh
  * connection:
- *   byte 0         the method: GET GET HEAD POST PUT DELETE OPTIONS BREW
+ *   byte 0         bits 0-2 the method: GET GET HEAD POST PUT DELETE OPTIONS
+ *                  BREW; bit 3 the server: the open one, or the guarded one
+ *                  (bearer tokens FUZZ_QUERY_TOKEN and FUZZ_INGEST_TOKEN, an
+ *                  access log with query values)
  *   up to '\n'     the request target (path and query string) as raw bytes;
  *                  bytes a request line cannot hold (controls, space, 8-bit)
  *                  are sent %-escaped, which libmicrohttpd undoes, so the
@@ -23,7 +26,12 @@
  * parses (jansson, strict UTF-8); an HTML page starts with <!DOCTYPE html>,
  * ends with </html>, and never holds "<fuzz" (the dictionary's marker of
  * markup sent in a parameter: echoed unescaped it would be an injection).
+ * On the guarded server: a request without Authorization is refused (401
+ * with WWW-Authenticate, or an error of libmicrohttpd's before any handler)
+ * unless its path is /healthz or /readyz; every request writes exactly one
+ * access log line of printable ASCII.
  * FUZZ_HTTP_VERBOSE=1 prints each request line with its status line. */
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -32,6 +40,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fuzz_http.h"
 
@@ -43,10 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* FUZZ_HTTP_VERBOSE set: print every exchange (-1: not looked at yet) */
 static int verbose = -1;
 
-/* what this input became, for messages */
+/* what this input became, for messages and checks */
 static struct {
 	char *text;
 	size_t len;
+	int guarded;
+	int has_authorization;
 } request;
 
 static void fail(const struct fuzz_response *r, const char *what)
@@ -193,6 +204,7 @@ static size_t put_headers(struct out *o, const char *s, size_t n)
 		const char *line = s + i + lead;
 		len -= lead;
 		if (count < MAX_HEADERS && memchr(line, ':', len) && !is_reserved_header(line, len)) {
+			request.has_authorization |= len >= 14 && !strncasecmp(line, "authorization:", 14);
 			put_expanded(o, line, len, 0);
 			put(o, "\r\n", 2);
 			count++;
@@ -210,13 +222,15 @@ static void build(const uint8_t *data, size_t size, struct out *o, const char **
 	const char *s = (const char *)data + 1;
 	size_t n = size - 1;
 	*method = methods[data[0] & 7];
+	request.guarded = (data[0] >> 3) & 1;
+	request.has_authorization = 0;
 	const char *nl = memchr(s, '\n', n);
 	size_t target_len = nl ? (size_t)(nl - s) : n;
 	put_str(o, *method);
 	put(o, " ", 1);
 	put_expanded(o, s, target_len, 1);
 	put_str(o, " HTTP/1.1\r\nHost: ");
-	put_str(o, fuzz_server_address());
+	put_str(o, fuzz_server_address(request.guarded));
 	put_str(o, "\r\n");
 	size_t at = nl ? target_len + 1 : n;
 	at += put_headers(o, s + at, n - at);
@@ -282,6 +296,69 @@ static void check_body(const struct fuzz_response *r)
 		fail(r, "markup from the request echoed unescaped");
 }
 
+/* the path of the request line as the server decodes it (%XX undone) */
+static void decoded_path(char *out, size_t len)
+{
+	const char *p = strchr(request.text, ' ') + 1;
+	size_t n = 0;
+	for (; *p && *p != ' ' && *p != '?' && n + 1 < len; p++) {
+		unsigned v;
+		if (*p == '%' && sscanf(p + 1, "%2x", &v) == 1 && isxdigit((unsigned char)p[1]) &&
+		    isxdigit((unsigned char)p[2])) {
+			out[n++] = (char)v;
+			p += 2;
+		} else {
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+}
+
+/* the access log holds this request's line (when must_have: a refusal by
+ * libmicrohttpd itself writes none), then is emptied.  The line is written
+ * when the answer is done, which can be a moment after the connection
+ * closed; a late line of an earlier request may be there too. */
+static void check_access_log(const struct fuzz_response *r, int must_have)
+{
+	char text[16384];
+	size_t n = 0;
+	for (int tries = 0; tries < 200; tries++) {
+		FILE *f = fopen(fuzz_server_access_log(), "r");
+		n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		if (!must_have || (n && text[n - 1] == '\n'))
+			break;
+		struct timespec step = { 0, 5 * 1000 * 1000 };
+		nanosleep(&step, NULL);
+	}
+	text[n] = '\0';
+	if (must_have && (!n || text[n - 1] != '\n'))
+		fail(r, "no access log line");
+	for (size_t i = 0; i < n; i++)
+		if (text[i] != '\n' && ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e)) {
+			fprintf(stderr, "fuzz_http: access log: %s", text);
+			fail(r, "an access log line that is not one line of printable ASCII");
+		}
+	if (truncate(fuzz_server_access_log(), 0) < 0)
+		fail(r, "cannot empty the access log");
+}
+
+static void check_guarded(const struct fuzz_response *r)
+{
+	char path[4096];
+	decoded_path(path, sizeof(path));
+	int open_path = !strcmp(path, "/healthz") || !strcmp(path, "/readyz");
+	if (r->status == 401 && !r->has_www_authenticate)
+		fail(r, "a 401 without WWW-Authenticate");
+	/* 400, 413, 414, 431: libmicrohttpd refusing the request itself */
+	if (!request.has_authorization && !open_path && r->status != 401 && r->status != 400 &&
+	    r->status != 413 && r->status != 414 && r->status != 431)
+		fail(r, "a request without a token was let through");
+	check_access_log(r, r->status != 400 && r->status != 413 && r->status != 414 &&
+			       r->status != 431);
+}
+
 static void check(const struct fuzz_response *r, int rc, const char *method)
 {
 	if (rc == -ETIMEDOUT)
@@ -300,6 +377,8 @@ static void check(const struct fuzz_response *r, int rc, const char *method)
 		fail(r, "no end of the header block");
 	if (strcmp(method, "HEAD") && r->status != 204 && r->status != 304)
 		check_body(r);
+	if (request.guarded)
+		check_guarded(r);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -321,7 +400,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	request.text = o.p;
 	request.len = o.len;
 	struct fuzz_response r;
-	int rc = fuzz_http_exchange(o.p, o.len, &r);
+	int rc = fuzz_http_exchange(request.guarded, o.p, o.len, &r);
 	if (verbose < 0)
 		verbose = getenv("FUZZ_HTTP_VERBOSE") != NULL;
 	if (verbose)   /* the request line and the status line */

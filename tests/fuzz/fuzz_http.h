@@ -36,19 +36,27 @@ struct fuzz_response {
  * the service map holds the seed's calls.  Stopped at exit. */
 void fuzz_server_start(void);
 
-/* "127.0.0.1:PORT" of the running server */
-const char *fuzz_server_address(void);
+/* the second server on the same store asks for these bearer tokens on
+ * every path but /healthz and /readyz, and writes an access log */
+#define FUZZ_QUERY_TOKEN "fuzz-query-token"
+#define FUZZ_INGEST_TOKEN "fuzz-ingest-token"
+
+/* "127.0.0.1:PORT" of the open server (0) or the guarded one (1) */
+const char *fuzz_server_address(int guarded);
+
+/* the guarded server's access log (query values included) */
+const char *fuzz_server_access_log(void);
 
 /* the seed's window, microseconds since the epoch: every seeded span starts
  * and ends within [start, end] */
 uint64_t fuzz_seed_start_us(void);
 uint64_t fuzz_seed_end_us(void);
 
-/* sends req[0..len) on a fresh connection and reads until the server
+/* sends req[0..len) to the open (0) or guarded (1) server on a fresh connection and reads until the server
  * closes it.  Returns 0, or -ETIMEDOUT when the deadline passed first, or
  * another negative errno when the socket failed.  resp is filled in both
  * cases; free it with fuzz_response_free. */
-int fuzz_http_exchange(const char *req, size_t len, struct fuzz_response *resp);
+int fuzz_http_exchange(int guarded, const char *req, size_t len, struct fuzz_response *resp);
 void fuzz_response_free(struct fuzz_response *resp);
 
 #endif

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "analyzer.h"
 #include "batch.h"
 #include "config.h"
@@ -35,12 +36,14 @@
 static struct {
 	int started;
 	char dir[256];
-	char address[64];
-	struct sockaddr_in sa;
+	char address[2][64];          /* open, guarded */
+	struct sockaddr_in sa[2];
+	char log_path[300];
+	struct tm_access_log *log;
 	struct tm_store *store;
 	struct tm_analyzer *analyzer;
 	struct tm_writer *writer;
-	struct tm_http *http;
+	struct tm_http *http[2];
 	uint64_t base_us;   /* trace k starts at base + k minutes */
 } srv;
 
@@ -157,7 +160,7 @@ static int read_all(int fd, struct fuzz_response *r, uint64_t deadline)
 	}
 }
 
-int fuzz_http_exchange(const char *req, size_t len, struct fuzz_response *resp)
+int fuzz_http_exchange(int guarded, const char *req, size_t len, struct fuzz_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
 	resp->content_length = -1;
@@ -166,7 +169,7 @@ int fuzz_http_exchange(const char *req, size_t len, struct fuzz_response *resp)
 	if (fd < 0)
 		return -errno;
 	int rc = 0;
-	if (connect(fd, (struct sockaddr *)&srv.sa, sizeof(srv.sa)) < 0)
+	if (connect(fd, (struct sockaddr *)&srv.sa[guarded], sizeof(srv.sa[guarded])) < 0)
 		rc = -errno;
 	if (!rc)
 		rc = send_all(fd, req, len, deadline);
@@ -336,7 +339,7 @@ static void post(const char *path, const char *type, const struct text *body, un
 {
 	char head[256];
 	int n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n", path, srv.address, type,
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n", path, srv.address[0], type,
 			 body->len);
 	char *req = malloc((size_t)n + body->len);
 	if (!req)
@@ -344,7 +347,7 @@ static void post(const char *path, const char *type, const struct text *body, un
 	memcpy(req, head, (size_t)n);
 	memcpy(req + n, body->buf, body->len);
 	struct fuzz_response r;
-	int rc = fuzz_http_exchange(req, (size_t)n + body->len, &r);
+	int rc = fuzz_http_exchange(0, req, (size_t)n + body->len, &r);
 	if (rc || r.status != want)
 		fatal("seeding: POST %s answered %u (%s): %.300s", path, r.status, strerror(-rc),
 		      r.raw);
@@ -360,11 +363,11 @@ static void wait_for_pairing(void)
 	int n = snprintf(req, sizeof(req), "GET /api/servicemap?start=%llu&end=%llu HTTP/1.1\r\n"
 			 "Host: %s\r\nConnection: close\r\n\r\n",
 			 (unsigned long long)fuzz_seed_start_us(),
-			 (unsigned long long)fuzz_seed_end_us(), srv.address);
+			 (unsigned long long)fuzz_seed_end_us(), srv.address[0]);
 	uint64_t give_up = now_ms() + 20000;
 	for (;;) {
 		struct fuzz_response r;
-		fuzz_http_exchange(req, (size_t)n, &r);
+		fuzz_http_exchange(0, req, (size_t)n, &r);
 		int done = r.status == 200 && strstr(r.raw, "pg-main") && strstr(r.raw, "redis");
 		fuzz_response_free(&r);
 		if (done)
@@ -411,10 +414,13 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 /* the order of server/main.c's stop_all */
 static void stop(void)
 {
-	tm_http_quiesce(srv.http, 1000);
+	for (int i = 0; i < 2; i++)
+		tm_http_quiesce(srv.http[i], 1000);
 	tm_writer_stop(srv.writer);
 	tm_analyzer_stop(srv.analyzer);
-	tm_http_stop(srv.http);
+	for (int i = 0; i < 2; i++)
+		tm_http_stop(srv.http[i]);
+	tm_access_log_close(srv.log);
 	tm_store_close(srv.store);
 	nftw(srv.dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
@@ -429,6 +435,33 @@ static void set_value_keys(void)
 	     k = strtok_r(NULL, ",", &save))
 		keys[n++] = k;
 	tm_batch_set_value_keys(keys, n);
+}
+
+/* the open server, or the guarded one: bearer tokens on every path but
+ * /healthz and /readyz, and an access log with query values */
+static void start_http(int guarded)
+{
+	static const char *const listen[] = { "127.0.0.1:0" };
+	struct tm_http_options hopt = { .listen = listen, .n_listen = 1,
+					.max_body_bytes = 1u << 20, .threads = 2,
+					.smap = tm_analyzer_smap(srv.analyzer) };
+	if (guarded) {
+		hopt.query_token = FUZZ_QUERY_TOKEN;
+		hopt.ingest_token = FUZZ_INGEST_TOKEN;
+		hopt.access_log = srv.log;
+	}
+	char err[256];
+	int rc = tm_http_start(&hopt, srv.store, srv.writer, &srv.http[guarded], err, sizeof(err));
+	if (rc)
+		fatal("http: %s", err);
+	snprintf(srv.address[guarded], sizeof(srv.address[guarded]), "%s",
+		 tm_http_address(srv.http[guarded], 0));
+	unsigned port = 0;
+	if (sscanf(srv.address[guarded], "127.0.0.1:%u", &port) != 1)
+		fatal("unexpected address %s", srv.address[guarded]);
+	srv.sa[guarded].sin_family = AF_INET;
+	srv.sa[guarded].sin_port = htons((uint16_t)port);
+	srv.sa[guarded].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 }
 
 static void start_server(void)
@@ -447,20 +480,12 @@ static void start_server(void)
 		fatal("analyzer: %s", tm_store_strerror(rc));
 	if ((rc = tm_writer_start(srv.store, 64u << 20, &srv.writer)))
 		fatal("writer: %s", strerror(-rc));
-	static const char *const listen[] = { "127.0.0.1:0" };
-	struct tm_http_options hopt = { .listen = listen, .n_listen = 1,
-					.max_body_bytes = 1u << 20, .threads = 2,
-					.smap = tm_analyzer_smap(srv.analyzer) };
+	start_http(0);
+	snprintf(srv.log_path, sizeof(srv.log_path), "%s/access.log", srv.dir);
 	char err[256];
-	if ((rc = tm_http_start(&hopt, srv.store, srv.writer, &srv.http, err, sizeof(err))))
-		fatal("http: %s", err);
-	snprintf(srv.address, sizeof(srv.address), "%s", tm_http_address(srv.http, 0));
-	unsigned port = 0;
-	if (sscanf(srv.address, "127.0.0.1:%u", &port) != 1)
-		fatal("unexpected address %s", srv.address);
-	srv.sa.sin_family = AF_INET;
-	srv.sa.sin_port = htons((uint16_t)port);
-	srv.sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((rc = tm_access_log_open(srv.log_path, 1, &srv.log, err, sizeof(err))))
+		fatal("access log: %s", err);
+	start_http(1);
 	atexit(stop);
 }
 
@@ -479,7 +504,12 @@ void fuzz_server_start(void)
 	seed();
 }
 
-const char *fuzz_server_address(void)
+const char *fuzz_server_address(int guarded)
 {
-	return srv.address;
+	return srv.address[guarded];
+}
+
+const char *fuzz_server_access_log(void)
+{
+	return srv.log_path;
 }

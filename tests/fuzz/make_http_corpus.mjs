@@ -26,11 +26,11 @@ const JWIN = 'start={START_US}&end={END_US}';
 const ZWIN = 'endTs={END_MS}&lookback={LOOKBACK_MS}';
 const V3WIN = 'query.start_time_min={START_RFC3339}&query.start_time_max={END_RFC3339}';
 
-// name -> [method, target, headers (array of "Name: value"), body]
+// name -> [method, target, headers (array of "Name: value"), body, server bit]
 const seeds = {};
 
-function add(name, method, target, headers = [], body = '') {
-  seeds[name] = [method, target, headers, body];
+function add(name, method, target, headers = [], body = '', server = 0) {
+  seeds[name] = [method, target, headers, body, server];
 }
 
 // what the golden test asks (its templates use the same placeholders)
@@ -122,9 +122,21 @@ add('edge_utf8_cut', 'GET', '/api/traces?service=%E2%82&limit=%F0%9F%98');
 add('edge_huge_window', 'GET', '/api/servicemap?start=0&end=9223372036854775&level=operation');
 add('edge_absolute_form', 'GET', 'http://127.0.0.1/api/services');
 
-function bytes([method, target, headers, body]) {
+// the guarded server (bearer tokens, access log): the method byte's bit 3
+const GUARDED = 8;
+const QUERY_TOKEN = 'Authorization: Bearer fuzz-query-token';
+add('guarded_no_token', 'GET', '/api/services', [], '', GUARDED);
+add('guarded_query_token', 'GET', `/api/traces?service=frontend&${JWIN}&tags=${enc('{"a b":"c\nd"}')}`, [QUERY_TOKEN], '', GUARDED);
+add('guarded_page_token', 'GET', '/search?service=%0A%1B%5B31m&window=1h', [QUERY_TOKEN], '', GUARDED);
+add('guarded_wrong_token', 'GET', '/traces/{T1}', ['Authorization: Bearer fuzz-query-tokeN'], '', GUARDED);
+add('guarded_healthz', 'GET', '/healthz', [], '', GUARDED);
+add('guarded_ingest_token', 'POST', '/v1/traces',
+  ['Authorization: bearer  fuzz-ingest-token', 'Content-Type: application/json'], '{"resourceSpans":[]}', GUARDED);
+add('guarded_ingest_query_token', 'POST', '/api/v2/spans', [QUERY_TOKEN, 'Content-Type: application/json'], '[]', GUARDED);
+
+function bytes([method, target, headers, body, server]) {
   const head = [target, ...headers].join('\n');
-  const parts = [Buffer.from([METHOD[method]]), Buffer.from(head, 'latin1')];
+  const parts = [Buffer.from([METHOD[method] | server]), Buffer.from(head, 'latin1')];
   if (headers.length || body) parts.push(Buffer.from('\n\n', 'latin1'));
   if (body) parts.push(Buffer.from(body, 'latin1'));
   return Buffer.concat(parts);
