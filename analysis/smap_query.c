@@ -96,31 +96,29 @@ static int add_row(struct acc_map *m, const unsigned char *key, const void *val,
 	return tm_hist_merge_encoded(x->hist, v.hist, v.hist_len);
 }
 
-static int read_block(struct tm_store_reader *rd, struct acc_map *m, unsigned char res,
-		      uint32_t t, int op_level)
+/* 1 when key is a row of the level asked for */
+static int is_level_row(const unsigned char *key, size_t klen, int op_level)
 {
-	/* one level's rows only: types sort 'E' < 'N' < 'e' < 'n', so a level
-	 * is the range [first type, its node type + 1) within the block */
-	unsigned char lo[6] = { res, (unsigned char)(t >> 24), (unsigned char)(t >> 16),
-				(unsigned char)(t >> 8), (unsigned char)t,
-				op_level ? SMAP_OP_EDGE : SMAP_EDGE };
-	unsigned char hi[6];
-	memcpy(hi, lo, 5);
-	hi[5] = (unsigned char)((op_level ? SMAP_OP_NODE : SMAP_NODE) + 1);
+	if (klen != SMAP_KEY_LEN)
+		return 0;
+	return op_level ? key[5] == SMAP_OP_EDGE || key[5] == SMAP_OP_NODE
+			: key[5] == SMAP_EDGE || key[5] == SMAP_NODE;
+}
+
+/* the rows of one level in keys [lo, hi) */
+static int read_rows(struct tm_store_reader *rd, struct acc_map *m, const unsigned char *lo,
+		     size_t lo_len, const unsigned char *hi, size_t hi_len, int op_level)
+{
 	struct tm_aux_iter *it;
-	int rc = tm_aux_iter_open(rd, TM_AUX_ROLLUPS, lo, 6, hi, 6, &it);
+	int rc = tm_aux_iter_open(rd, TM_AUX_ROLLUPS, lo, lo_len, hi, hi_len, &it);
 	if (rc)
 		return rc;
 	const void *k, *v;
 	size_t klen, vlen;
 	while ((rc = tm_aux_iter_next(it, &k, &klen, &v, &vlen)) == 1) {
-		const unsigned char *key = k;
-		if (klen != SMAP_KEY_LEN)
+		if (!is_level_row(k, klen, op_level))
 			continue;
-		int is_op = key[5] == SMAP_OP_EDGE || key[5] == SMAP_OP_NODE;
-		if (is_op != op_level)
-			continue;
-		rc = add_row(m, key, v, vlen);
+		rc = add_row(m, k, v, vlen);
 		if (rc)
 			break;
 	}
@@ -128,8 +126,31 @@ static int read_block(struct tm_store_reader *rd, struct acc_map *m, unsigned ch
 	return rc;
 }
 
-/* whole hours, then ten minutes, then minutes */
-static int read_window(struct tm_store_reader *rd, struct acc_map *m, uint32_t m0, uint32_t m1,
+static void block_key(unsigned char out[5], unsigned char res, uint32_t t)
+{
+	out[0] = res;
+	out[1] = (unsigned char)(t >> 24);
+	out[2] = (unsigned char)(t >> 16);
+	out[3] = (unsigned char)(t >> 8);
+	out[4] = (unsigned char)t;
+}
+
+static int read_block(struct tm_store_reader *rd, struct acc_map *m, unsigned char res,
+		      uint32_t t, int op_level)
+{
+	/* one level's rows only: types sort 'E' < 'N' < 'e' < 'n', so a level
+	 * is the range [first type, its node type + 1) within the block */
+	unsigned char lo[6], hi[6];
+	block_key(lo, res, t);
+	lo[5] = op_level ? SMAP_OP_EDGE : SMAP_EDGE;
+	memcpy(hi, lo, 5);
+	hi[5] = (unsigned char)((op_level ? SMAP_OP_NODE : SMAP_NODE) + 1);
+	return read_rows(rd, m, lo, 6, hi, 6, op_level);
+}
+
+/* minutes [m0, m1] block by block: ten minutes where they fit, minutes at
+ * the edges (and whole hours, which callers leave to read_hours) */
+static int read_blocks(struct tm_store_reader *rd, struct acc_map *m, uint64_t m0, uint64_t m1,
 		       int op_level)
 {
 	int rc = 0;
@@ -144,6 +165,34 @@ static int read_window(struct tm_store_reader *rd, struct acc_map *m, uint32_t m
 				op_level);
 		at += smap_res_minutes[res];
 	}
+	return rc;
+}
+
+/* the hour rows of hours [h0, h1) in one range scan: a window's cost
+ * follows the rows it holds, not its length (one seek per hour made a
+ * window of 0..2^63 ns take seconds) */
+static int read_hours(struct tm_store_reader *rd, struct acc_map *m, uint32_t h0, uint32_t h1,
+		      int op_level)
+{
+	unsigned char lo[5], hi[5];
+	block_key(lo, smap_res[2], h0);
+	block_key(hi, smap_res[2], h1);
+	return read_rows(rd, m, lo, 5, hi, 5, op_level);
+}
+
+/* whole hours, then ten minutes, then minutes */
+static int read_window(struct tm_store_reader *rd, struct acc_map *m, uint32_t m0, uint32_t m1,
+		       int op_level)
+{
+	uint64_t hour = smap_res_minutes[2];
+	uint64_t h0 = (m0 + hour - 1) / hour, h1 = ((uint64_t)m1 + 1) / hour;
+	if (h1 <= h0)   /* no whole hour inside */
+		return read_blocks(rd, m, m0, m1, op_level);
+	int rc = m0 < h0 * hour ? read_blocks(rd, m, m0, h0 * hour - 1, op_level) : 0;
+	if (!rc)
+		rc = read_hours(rd, m, (uint32_t)h0, (uint32_t)h1, op_level);
+	if (!rc && h1 * hour <= m1)
+		rc = read_blocks(rd, m, h1 * hour, m1, op_level);
 	return rc;
 }
 
