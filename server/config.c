@@ -304,9 +304,10 @@ static int add_listen(const struct option_def *o, const char *val, const struct 
 	if (!copy)
 		return fail_at(at, o, val, err, errlen, "out of memory");
 	for (char *save = NULL, *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-		while (*a == ' ')
+		/* the blanks a config line loses at its ends (trim()) */
+		while (*a == ' ' || *a == '\t')
 			a++;
-		for (size_t n = strlen(a); n && a[n - 1] == ' ';)
+		for (size_t n = strlen(a); n && (a[n - 1] == ' ' || a[n - 1] == '\t');)
 			a[--n] = '\0';
 		if (!*a)
 			continue;

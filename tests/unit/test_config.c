@@ -100,6 +100,12 @@ static void test_listen(void)
 	CHECK_STR_EQ(cfg.listen[0], "127.0.0.1:4318");
 	CHECK_STR_EQ(cfg.listen[1], "0.0.0.0:9411");
 	CHECK_STR_EQ(cfg.listen[2], "127.0.0.1:14268");
+	/* a list loses the blanks around its items, tabs too, as a config
+	 * line does at its ends (fuzz_config: printed, it read back shorter) */
+	CHECK_INT_EQ(PARSE(&cfg, err, "--listen", " 127.0.0.1:1 ,\t127.0.0.1:2\t\t, ,"), 0);
+	CHECK_INT_EQ(cfg.n_listen, 2);
+	CHECK_STR_EQ(cfg.listen[0], "127.0.0.1:1");
+	CHECK_STR_EQ(cfg.listen[1], "127.0.0.1:2");
 
 	/* one more than allowed: the first TM_MAX_LISTEN pass, the next is refused */
 	static char prog[] = "tracemap", addrs[TM_MAX_LISTEN + 1][32];
