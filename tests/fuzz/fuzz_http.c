@@ -24,8 +24,9 @@
  * is one the code documents (a 500 is a finding); a 405 says Allow and a
  * redirect says Location; the body is as long as Content-Length says; JSON
  * parses (jansson, strict UTF-8); an HTML page starts with <!DOCTYPE html>,
- * ends with </html>, and never holds "<fuzz" (the dictionary's marker of
- * markup sent in a parameter: echoed unescaped it would be an injection).
+ * ends with </html>, and neither it nor an SVG holds "<fuzz" (the
+ * dictionary's marker of markup sent in a parameter: echoed unescaped it
+ * would be an injection).
  * On the guarded server: a request without Authorization is refused (401
  * with WWW-Authenticate, or an error of libmicrohttpd's before any handler)
  * unless its path is /healthz or /readyz; every request writes exactly one
@@ -291,8 +292,11 @@ static void check_body(const struct fuzz_response *r)
 		if (n < 7 || strncmp(b + n - 7, "</html>", 7))
 			fail(r, "an HTML page that does not end with </html>");
 	}
-	if (contains_ci(b, n, "<fuzz") && !starts_with(r->content_type, strlen(r->content_type),
-						       "application/json"))
+	/* markup matters where a browser renders it: JSON, plain text and
+	 * protobuf error bodies may quote the request as it was */
+	if (contains_ci(b, n, "<fuzz") &&
+	    (starts_with(r->content_type, strlen(r->content_type), "text/html") ||
+	     starts_with(r->content_type, strlen(r->content_type), "image/svg")))
 		fail(r, "markup from the request echoed unescaped");
 }
 
