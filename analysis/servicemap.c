@@ -936,9 +936,16 @@ static int merge_row(struct tm_smap *m, struct tm_aux_txn *w, int res, const str
 	return tm_store_aux_put(w, TM_AUX_ROLLUPS, key, sizeof(key), b->data, b->len);
 }
 
+/* one past the last byte of b; an empty buffer may have no data at all, and
+ * NULL + 0 is undefined behaviour in C (clang's UBSan reports it) */
+static const unsigned char *buf_end(const struct tm_buf *b)
+{
+	return b->data ? (const unsigned char *)b->data + b->len : NULL;
+}
+
 static int put_profiles(struct tm_smap *m, struct tm_aux_txn *w)
 {
-	const unsigned char *p = m->profiles.data, *end = p + m->profiles.len;
+	const unsigned char *p = m->profiles.data, *end = buf_end(&m->profiles);
 	int rc = 0;
 	while (!rc && p < end) {
 		size_t klen = *p++;
@@ -1101,7 +1108,7 @@ int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, tm_smap_row_fn row
 	/* paired traces whose rows are not in every snapshot yet */
 	const struct tm_buf *bufs[2] = { &m->profiles_prev, &m->profiles };
 	for (int b = 0; b < 2 && !rc && row_fn; b++) {
-		const unsigned char *p = bufs[b]->data, *end = p + bufs[b]->len;
+		const unsigned char *p = bufs[b]->data, *end = buf_end(bufs[b]);
 		while (!rc && p < end) {
 			size_t klen = *p++;
 			const unsigned char *key = p;

@@ -341,6 +341,10 @@ static int add_listen(const struct option_def *o, const char *val, const struct 
 		      struct tm_config *cfg, char *err, size_t errlen)
 {
 	size_t row = (size_t)(o - options);
+	/* an empty address would only fail later, at bind, without naming
+	 * the line it came from */
+	if (strspn(val, ", ") == strlen(val))
+		return fail_at(at, o, val, err, errlen, "names no address (ADDR:PORT)");
 	if (cfg->source[row] != at->source)
 		cfg->n_listen = 0;
 	if (!strchr(val, ',')) {
@@ -353,9 +357,10 @@ static int add_listen(const struct option_def *o, const char *val, const struct 
 	if (!copy)
 		return fail_at(at, o, val, err, errlen, "out of memory");
 	for (char *save = NULL, *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-		while (*a == ' ')
+		/* the blanks a config line loses at its ends (trim()) */
+		while (*a == ' ' || *a == '\t')
 			a++;
-		for (size_t n = strlen(a); n && a[n - 1] == ' ';)
+		for (size_t n = strlen(a); n && (a[n - 1] == ' ' || a[n - 1] == '\t');)
 			a[--n] = '\0';
 		if (!*a)
 			continue;

@@ -100,6 +100,12 @@ static void test_listen(void)
 	CHECK_STR_EQ(cfg.listen[0], "127.0.0.1:4318");
 	CHECK_STR_EQ(cfg.listen[1], "0.0.0.0:9411");
 	CHECK_STR_EQ(cfg.listen[2], "127.0.0.1:14268");
+	/* a list loses the blanks around its items, tabs too, as a config
+	 * line does at its ends (fuzz_config: printed, it read back shorter) */
+	CHECK_INT_EQ(PARSE(&cfg, err, "--listen", " 127.0.0.1:1 ,\t127.0.0.1:2\t\t, ,"), 0);
+	CHECK_INT_EQ(cfg.n_listen, 2);
+	CHECK_STR_EQ(cfg.listen[0], "127.0.0.1:1");
+	CHECK_STR_EQ(cfg.listen[1], "127.0.0.1:2");
 
 	/* one more than allowed: the first TM_MAX_LISTEN pass, the next is refused */
 	static char prog[] = "tracemap", addrs[TM_MAX_LISTEN + 1][32];
@@ -427,6 +433,14 @@ static void test_source_errors(void)
 	snprintf(want, sizeof(want), "%s:1: log-level = loud: must be one of debug|info|warn|error",
 		 conf_path);
 	expect_load_error("log-level = loud", NULL, want);   /* no final newline */
+	/* an empty listen value is not "no address": fuzz_config found it taken */
+	snprintf(want, sizeof(want), "%s:2: listen = : names no address (ADDR:PORT)", conf_path);
+	expect_load_error("listen = 127.0.0.1:0\nlisten =\n", NULL, want);
+	snprintf(want, sizeof(want), "%s:1: listen = , ,: names no address (ADDR:PORT)",
+		 conf_path);
+	expect_load_error("listen = , ,\n", NULL, want);
+	char *env_listen[] = { "TRACEMAP_LISTEN=", NULL };
+	expect_load_error(NULL, env_listen, "TRACEMAP_LISTEN=: names no address (ADDR:PORT)");
 	char *env_threads[] = { "TRACEMAP_THREADS=300", NULL };
 	expect_load_error(NULL, env_threads, "TRACEMAP_THREADS=300: must be a whole number from "
 			  "1 to 256");
