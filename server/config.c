@@ -343,7 +343,7 @@ static int add_listen(const struct option_def *o, const char *val, const struct 
 	size_t row = (size_t)(o - options);
 	/* an empty address would only fail later, at bind, without naming
 	 * the line it came from */
-	if (strspn(val, ", ") == strlen(val))
+	if (strspn(val, ", \t") == strlen(val))
 		return fail_at(at, o, val, err, errlen, "names no address (ADDR:PORT)");
 	if (cfg->source[row] != at->source)
 		cfg->n_listen = 0;

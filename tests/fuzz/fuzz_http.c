@@ -166,6 +166,19 @@ static void put_expanded(struct out *o, const char *s, size_t n, int is_target)
 	}
 }
 
+/* 1 when line starts with a header name (an RFC 9110 token) and a colon:
+ * libmicrohttpd reads a malformed line leniently, and a line it takes for
+ * something else can hide our Content-Length, so that the body is read
+ * as a second request */
+static int is_header_line(const char *line, size_t n)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+	size_t i = 0;
+	while (i < n && (isalnum((unsigned char)line[i]) || (line[i] && strchr(extra, line[i]))))
+		i++;
+	return i > 0 && i < n && line[i] == ':';
+}
+
 /* the client's own headers, which the input may not repeat: a second
  * Content-Length or a keep-alive would desynchronize the exchange, and an
  * Expect would ask for an interim answer */
@@ -204,7 +217,7 @@ static size_t put_headers(struct out *o, const char *s, size_t n)
 			lead++;
 		const char *line = s + i + lead;
 		len -= lead;
-		if (count < MAX_HEADERS && memchr(line, ':', len) && !is_reserved_header(line, len)) {
+		if (count < MAX_HEADERS && is_header_line(line, len) && !is_reserved_header(line, len)) {
 			request.has_authorization |= len >= 14 && !strncasecmp(line, "authorization:", 14);
 			put_expanded(o, line, len, 0);
 			put(o, "\r\n", 2);

@@ -439,6 +439,9 @@ static void test_source_errors(void)
 	snprintf(want, sizeof(want), "%s:1: listen = , ,: names no address (ADDR:PORT)",
 		 conf_path);
 	expect_load_error("listen = , ,\n", NULL, want);
+	snprintf(want, sizeof(want), "%s:1: listen = ,\t,: names no address (ADDR:PORT)",
+		 conf_path);
+	expect_load_error("listen = ,\t,\n", NULL, want);
 	char *env_listen[] = { "TRACEMAP_LISTEN=", NULL };
 	expect_load_error(NULL, env_listen, "TRACEMAP_LISTEN=: names no address (ADDR:PORT)");
 	char *env_threads[] = { "TRACEMAP_THREADS=300", NULL };
