@@ -25,6 +25,11 @@
 #define DEFAULT_MAX_QUEUE (4u << 20)
 #define DEFAULT_FLUSH_NS (1000000000ull)
 #define PRESSED_WAIT_NS (1000000000ull)
+/* a read transaction keeps LMDB from reusing the pages freed after it
+ * began: a pairing round renews its own this often, or a long round under
+ * load would starve the writer and retention of room (507s in a bounded
+ * store) */
+#define READER_RENEW_NS (20ull * 1000000ull)
 
 struct ptrace {
 	struct tm_span_rec *recs;
@@ -203,6 +208,13 @@ static int observe(void *ctx, const struct smap_obs *o, int sign)
 #define SEEN_PER_GEN 3000000u            /* ~1% false positives */
 #define SEEN_MAX_AGE_NS (600ull * 1000000000ull)
 #define SEEN_HASHES 7
+
+static uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static int seen_init(struct seen_filter *f)
 {
@@ -832,6 +844,7 @@ static int pair_due(struct tm_smap *m, uint64_t now)
 	struct tm_arena a;
 	tm_arena_init(&a, 0);
 	struct tm_store_reader *rd = NULL;
+	uint64_t rd_since = 0;
 	int rc = 0;
 	for (size_t i = 0; i < k && rc >= 0; i++) {
 		pthread_mutex_lock(&m->state);
@@ -840,8 +853,14 @@ static int pair_due(struct tm_smap *m, uint64_t now)
 			pthread_mutex_unlock(&m->state);
 			continue;
 		}
+		if (!rd)
+			rd_since = mono_now_ns();
 		rc = pair_trace(m, &rd, t, through, &a);
 		tm_arena_clear(&a);
+		if (rd && mono_now_ns() - rd_since > READER_RENEW_NS) {
+			tm_store_reader_end(rd);   /* nothing read is kept past the trace */
+			rd = NULL;
+		}
 		if (rc == 1) {
 			m->pending_spans -= t->n;
 			free(t->recs);

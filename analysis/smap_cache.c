@@ -145,17 +145,22 @@ static uint64_t run_hash(const struct smap_block *blocks, const uint64_t *versio
 
 /*---- the list ----*/
 
+/* field by field: a block has padding, which memcmp would read */
+static int same_run(const struct smap_block *a, const uint64_t *a_versions,
+		    const struct smap_block *b, const uint64_t *b_versions, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].res != b[i].res || a[i].t != b[i].t || a_versions[i] != b_versions[i])
+			return 0;
+	return 1;
+}
+
 static int entry_is(const struct smap_cache_entry *e, uint64_t hash,
 		    const struct smap_block *blocks, const uint64_t *versions, size_t n,
 		    int op_level)
 {
-	if (e->hash != hash || e->n_blocks != n || e->op_level != op_level)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (e->blocks[i].res != blocks[i].res || e->blocks[i].t != blocks[i].t ||
-		    e->versions[i] != versions[i])
-			return 0;
-	return 1;
+	return e->hash == hash && e->n_blocks == n && e->op_level == op_level &&
+	       same_run(e->blocks, e->versions, blocks, versions, n);
 }
 
 static struct smap_cache_entry *lookup(struct tm_smap_cache *c, uint64_t hash,
@@ -501,8 +506,7 @@ int smap_cache_get_answer(struct tm_smap_cache *c, const struct smap_block *bloc
 	pthread_mutex_lock(&c->lock);
 	struct smap_answer *a = c->answers;
 	while (a && !(a->hash == hash && a->op_level == op_level && a->n_blocks == n &&
-		      !memcmp(a->blocks, blocks, n * sizeof(*blocks)) &&
-		      !memcmp(a->versions, versions, n * sizeof(*versions))))
+		      same_run(a->blocks, a->versions, blocks, versions, n)))
 		a = a->next;
 	if (a) {
 		size_t size;

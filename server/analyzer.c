@@ -11,6 +11,8 @@
 #include "log.h"
 
 #define STEP_MS 200
+/* what a flush asks room for: the rows of a few minutes of a large map */
+#define FLUSH_ROOM_BYTES (512u << 10)
 
 struct tm_analyzer {
 	struct tm_store *st;
@@ -19,6 +21,8 @@ struct tm_analyzer {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int stopping;
+	tm_writer_room_fn room_fn;   /* under lock */
+	void *room_ctx;
 };
 
 static uint64_t wall_ns(void)
@@ -26,6 +30,20 @@ static uint64_t wall_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* the flush stays pending on failure: a full store gets room made for it,
+ * or it would stay full for rollups while retention sees room for spans */
+static int step_making_room(struct tm_analyzer *a, int force_flush)
+{
+	int rc = tm_smap_step(a->smap, wall_ns(), force_flush);
+	pthread_mutex_lock(&a->lock);
+	tm_writer_room_fn fn = a->room_fn;
+	void *ctx = a->room_ctx;
+	pthread_mutex_unlock(&a->lock);
+	if (rc == -ENOSPC && fn && fn(ctx, FLUSH_ROOM_BYTES, 1) > 0)
+		rc = tm_smap_step(a->smap, wall_ns(), 1);
+	return rc;
 }
 
 static void *run(void *arg)
@@ -45,7 +63,7 @@ static void *run(void *arg)
 		if (a->stopping)
 			break;
 		pthread_mutex_unlock(&a->lock);
-		int rc = tm_smap_step(a->smap, wall_ns(), 0);
+		int rc = step_making_room(a, 0);
 		/* one line when it starts failing and one when it recovers */
 		if (rc && !failing)
 			LOG(TM_LOG_ERROR, "service map: %s (will retry)", tm_store_strerror(rc));
@@ -55,7 +73,7 @@ static void *run(void *arg)
 		pthread_mutex_lock(&a->lock);
 	}
 	pthread_mutex_unlock(&a->lock);
-	int rc = tm_smap_step(a->smap, wall_ns(), 1);
+	int rc = step_making_room(a, 1);
 	if (rc)
 		LOG(TM_LOG_ERROR, "service map: last flush: %s", tm_store_strerror(rc));
 	return NULL;
@@ -105,6 +123,16 @@ void tm_analyzer_stop(struct tm_analyzer *a)
 	pthread_cond_destroy(&a->wake);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
+}
+
+void tm_analyzer_on_full(struct tm_analyzer *a, tm_writer_room_fn fn, void *ctx)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->room_fn = fn;
+	a->room_ctx = ctx;
+	pthread_mutex_unlock(&a->lock);
 }
 
 struct tm_smap *tm_analyzer_smap(struct tm_analyzer *a)

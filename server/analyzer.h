@@ -8,6 +8,7 @@
 
 #include "servicemap.h"
 #include "store.h"
+#include "writer.h"
 
 struct tm_analyzer;
 
@@ -16,6 +17,11 @@ struct tm_analyzer;
  * first write of this process. */
 int tm_analyzer_start(struct tm_store *st, const struct tm_smap_options *opt,
 		      struct tm_analyzer **out);
+
+/* what a flush that found no room in the store calls before it is retried
+ * (retention's tm_retention_make_room): the rollups wait in memory, and
+ * grow, until they fit.  Any thread; fn NULL to stop asking. */
+void tm_analyzer_on_full(struct tm_analyzer *a, tm_writer_room_fn fn, void *ctx);
 
 /* the pairer, for queries of what it holds (tm_smap_pending); NULL for NULL */
 struct tm_smap *tm_analyzer_smap(struct tm_analyzer *a);

@@ -336,6 +336,7 @@ static int start_all(const struct tm_config *cfg, struct running *r)
 		LOG(TM_LOG_ERROR, "cannot start retention: %s", strerror(-rc));
 		return rc;
 	}
+	tm_analyzer_on_full(r->analyzer, tm_retention_make_room, r->retention);
 	rc = udp_listeners_start(r->udp, r->writer);
 	if (rc)
 		return rc;
@@ -363,9 +364,12 @@ static void stop_all(struct running *r)
 		tm_http_quiesce(r->http, DRAIN_TIMEOUT_MS);
 	udp_listeners_stop(r->udp);
 	tm_writer_stop(r->writer);
-	tm_retention_stop(r->retention);   /* after the writer: it makes the writer room */
+	/* both may still ask retention for room, and retention tells the
+	 * writer (stopped, not freed) when it made some */
 	tm_analyzer_stop(r->analyzer);
+	tm_retention_stop(r->retention);
 	tm_http_stop(r->http);
+	tm_writer_free(r->writer);
 	tm_store_close(r->store);
 	tm_access_close(&r->access);
 }

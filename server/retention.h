@@ -33,7 +33,9 @@ struct tm_retention;
 
 int tm_retention_start(struct tm_store *st, struct tm_writer *w,
 		       const struct tm_retention_options *opt, struct tm_retention **out);
-/* stops the thread and frees r; call after tm_writer_stop(). NULL is a no-op */
+/* stops the thread and frees r; call after tm_writer_stop() and
+ * tm_analyzer_stop() (both call tm_retention_make_room), before
+ * tm_writer_free().  NULL is a no-op */
 void tm_retention_stop(struct tm_retention *r);
 
 /* a tm_writer_room_fn: evicts the oldest traces (when size eviction is on)

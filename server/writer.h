@@ -84,7 +84,11 @@ void tm_writer_set_refusal(struct tm_writer *w, const char *reason);
  * for /readyz and /metrics.  Any thread. */
 int tm_writer_refusing(struct tm_writer *w, const char **why);
 
-/* writes everything still queued, then stops the thread and frees w. */
+/* writes everything still queued, then stops the thread; w stays valid
+ * (for the room callback's tm_writer_room_made) until tm_writer_free(). */
 void tm_writer_stop(struct tm_writer *w);
+
+/* frees a stopped writer.  NULL is a no-op. */
+void tm_writer_free(struct tm_writer *w);
 
 #endif

@@ -26,7 +26,8 @@
 //
 // Environment:
 //   QUERY_SEED=N              reproduce a run (the seed is printed)
-//   QUERY_TRACES=N            number of traces (default 3000)
+//   QUERY_TRACES=N            number of traces (default 3000; 1000 with the
+//                             server under valgrind, with a third of the queries)
 //   QUERY_SELF_CHECK_ONLY=1   only check the generator and the reference
 //                             against each other (no server)
 //
@@ -42,21 +43,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startServer } from './lib/server.mjs';
+import { startServer, WRAPPED, TIMEOUT_SCALE } from './lib/server.mjs';
 import { makeRng } from './lib/rng.mjs';
 
 const SEED = process.env.QUERY_SEED !== undefined && process.env.QUERY_SEED !== ''
   ? Number(process.env.QUERY_SEED) >>> 0
   : (Date.now() ^ (process.pid << 16)) >>> 0;
-const N_TRACES = Number(process.env.QUERY_TRACES || 3000);
+const N_TRACES = Number(process.env.QUERY_TRACES || (WRAPPED ? 1000 : 3000));
 const SELF_CHECK_ONLY = !!process.env.QUERY_SELF_CHECK_ONLY;
 
-const N_JAEGER = 300;
-const N_ZIPKIN = 300;
-const N_SLOW = 300;
-const N_V3 = 120;
+// a server under valgrind answers some 30 times slower: a third of the
+// queries, each subtest's time stretched (capped by meson's own timeout)
+const SHARE = WRAPPED ? 3 : 1;
+const N_JAEGER = 300 / SHARE;
+const N_ZIPKIN = 300 / SHARE;
+const N_SLOW = 300 / SHARE;
+const N_V3 = 120 / SHARE;
 const N_TRACEID = 10;
-const N_POINT = 300; // traces probed with windows at their start (5-7 queries each)
+const N_POINT = 300 / SHARE; // traces probed with windows at their start (5-7 queries each)
+const limit = (ms) => ({ timeout: ms * Math.min(TIMEOUT_SCALE, 4) });
 const CONCURRENCY = 4;
 
 process.stdout.write(`# query_exact: QUERY_SEED=${SEED} QUERY_TRACES=${N_TRACES}\n`);
@@ -1198,7 +1203,7 @@ if (!SELF_CHECK_ONLY) {
   };
   const sameTraces = (a, b) => a.length === b.length && a.every((t, i) => t === b[i]);
 
-  test('ingest: SDK-shaped OTLP/JSON requests, every trace reads back whole', { timeout: 120000 }, async (t) => {
+  test('ingest: SDK-shaped OTLP/JSON requests, every trace reads back whole', limit(120000), async (t) => {
     const R = makeRng(SEED ^ 0x1a2b3c);
     const bodies = buildRequests(data, R);
     const t0 = Date.now();
@@ -1237,7 +1242,7 @@ if (!SELF_CHECK_ONLY) {
     assert.deepEqual(bad, [], 'every trace reads back with exactly its spans');
   });
 
-  test('GET /api/traces (Jaeger search) equals brute force', { timeout: 180000 }, async (t) => {
+  test('GET /api/traces (Jaeger search) equals brute force', limit(180000), async (t) => {
     const R = makeRng(SEED ^ 0x7a11);
     const queries = Array.from({ length: N_JAEGER }, () => genJaeger(R, data));
     const m = new Mismatches('/api/traces');
@@ -1291,7 +1296,7 @@ if (!SELF_CHECK_ONLY) {
     m.assertNone();
   });
 
-  test('GET /api/v2/traces (Zipkin search) equals brute force', { timeout: 180000 }, async (t) => {
+  test('GET /api/v2/traces (Zipkin search) equals brute force', limit(180000), async (t) => {
     const R = makeRng(SEED ^ 0x21b);
     const queries = Array.from({ length: N_ZIPKIN }, () => genZipkin(R, data));
     const m = new Mismatches('/api/v2/traces');
@@ -1325,7 +1330,7 @@ if (!SELF_CHECK_ONLY) {
     m.assertNone();
   });
 
-  test('GET /api/slow-traces equals brute force', { timeout: 180000 }, async (t) => {
+  test('GET /api/slow-traces equals brute force', limit(180000), async (t) => {
     const R = makeRng(SEED ^ 0x510);
     const queries = Array.from({ length: N_SLOW }, () => genSlow(R, data));
     const m = new Mismatches('/api/slow-traces');
@@ -1388,7 +1393,7 @@ if (!SELF_CHECK_ONLY) {
     m.assertNone();
   });
 
-  test('trace start and duration pinned by windows at the trace start', { timeout: 180000 }, async (t) => {
+  test('trace start and duration pinned by windows at the trace start', limit(180000), async (t) => {
     // Traces whose spans came in several requests are the interesting ones:
     // their start and duration must come from all their spans, not one piece,
     // and a window that holds a later piece but not the trace start must not
@@ -1454,7 +1459,7 @@ if (!SELF_CHECK_ONLY) {
     m.assertNone();
   });
 
-  test('GET /api/v3/traces equals brute force (set of whole traces)', { timeout: 180000 }, async (t) => {
+  test('GET /api/v3/traces equals brute force (set of whole traces)', limit(180000), async (t) => {
     const R = makeRng(SEED ^ 0x3333);
     const queries = Array.from({ length: N_V3 }, () => genV3(R, data));
     const m = new Mismatches('/api/v3/traces');
@@ -1500,7 +1505,7 @@ if (!SELF_CHECK_ONLY) {
     m.assertNone();
   });
 
-  test('name endpoints: exact arrays', { timeout: 120000 }, async (t) => {
+  test('name endpoints: exact arrays', limit(120000), async (t) => {
     const m = new Mismatches('names');
     const expect = async (path, want, pick, { unordered = false } = {}) => {
       m.queries++;

@@ -149,8 +149,12 @@ test('retention by size: 20x --max-size through the store, newest kept, nothing 
   const server = await startServer({ args: ['--max-size', String(MAX_SIZE), '--retention', '0'] });
   try {
     const idsFile = join(work, 'ids.txt');
+    // five services: loadgen's twenty make ~10,000 operation-level edges,
+    // whose service-map rows then take half of an 8 MiB store and leave
+    // room for fewer spans than the newest 3,000 checked below
     const lg = await run(LOADGEN, ['--url', server.url, '--connections', '4', '--spans', String(SPANS),
-      '--spans-per-batch', '256', '--seed', '7', '--ids-out', idsFile, '--quiet'], RUN_TIMEOUT_MS);
+      '--spans-per-batch', '256', '--seed', '7', '--services', '5', '--ids-out', idsFile, '--quiet'],
+    RUN_TIMEOUT_MS);
     const stat = (k) => Number(new RegExp(`^${k} (\\d+)`, 'm').exec(lg.stdout)?.[1]);
     if (!process.env.TRACEMAP_WRAPPER) {
       assert.equal(lg.code, 0, lg.stderr.slice(-3000));

@@ -87,7 +87,9 @@ const LISTEN_RE = /tracemap \S+ listening on 127\.0\.0\.1:(\d+)/;
 // TRACEMAP_WRAPPER runs the server under a command, e.g. valgrind
 // (tests/valgrind.sh); TRACEMAP_TIMEOUT_SCALE stretches the waits for it
 const WRAPPER = (process.env.TRACEMAP_WRAPPER || '').split(/\s+/).filter(Boolean);
-const TIMEOUT_SCALE = Number(process.env.TRACEMAP_TIMEOUT_SCALE || 1);
+export const TIMEOUT_SCALE = Number(process.env.TRACEMAP_TIMEOUT_SCALE || 1);
+// whether servers run under a wrapper: tests then send less, not only wait longer
+export const WRAPPED = WRAPPER.length > 0;
 const WRAPPER_ERROR_EXIT = 99; // tests/valgrind.sh: --error-exitcode=99
 
 export class TracemapServer {
