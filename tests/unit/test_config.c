@@ -102,7 +102,7 @@ static void test_listen(void)
 	CHECK_STR_EQ(cfg.listen[2], "127.0.0.1:14268");
 	/* a list loses the blanks around its items, tabs too, as a config
 	 * line does at its ends (fuzz_config: printed, it read back shorter) */
-	CHECK_INT_EQ(PARSE(&cfg, err, "--listen", " 127.0.0.1:1 ,\t127.0.0.1:2\t\t, ,"), 0);
+	CHECK_INT_EQ(PARSE(&cfg, err, "--listen", " 127.0.0.1:1 ,\t127.0.0.1:2\t\r\t, ,"), 0);
 	CHECK_INT_EQ(cfg.n_listen, 2);
 	CHECK_STR_EQ(cfg.listen[0], "127.0.0.1:1");
 	CHECK_STR_EQ(cfg.listen[1], "127.0.0.1:2");
@@ -442,6 +442,9 @@ static void test_source_errors(void)
 	snprintf(want, sizeof(want), "%s:1: listen = ,\t,: names no address (ADDR:PORT)",
 		 conf_path);
 	expect_load_error("listen = ,\t,\n", NULL, want);
+	snprintf(want, sizeof(want), "%s:1: listen = ,\r,: names no address (ADDR:PORT)",
+		 conf_path);
+	expect_load_error("listen = ,\r,\n", NULL, want);
 	char *env_listen[] = { "TRACEMAP_LISTEN=", NULL };
 	expect_load_error(NULL, env_listen, "TRACEMAP_LISTEN=: names no address (ADDR:PORT)");
 	char *env_threads[] = { "TRACEMAP_THREADS=300", NULL };
