@@ -126,6 +126,30 @@ void tm_hist_add(struct tm_hist *h, uint64_t value_ns)
 	tm_hist_add_n(h, value_ns, 1);
 }
 
+/* after a remove: no value left is above their sum, and the stored form
+ * (tm_hist_encode) is refused when max > sum.  One value left is the sum
+ * itself; else a stale max above the sum comes down to it (staying in the
+ * top bucket, hi), and a sum that is off (a value taken back that was
+ * never counted) goes up to the max. */
+static void settle_bounds(struct tm_hist *h, size_t hi)
+{
+	uint64_t lo_ns, hi_ns;
+	if (h->sum_ns == UINT64_MAX)
+		return;
+	tm_hist_bucket_bounds(hi, &lo_ns, &hi_ns);
+	if (h->count == 1 && h->sum_ns >= lo_ns && h->sum_ns <= hi_ns) {
+		h->min_ns = h->max_ns = h->sum_ns;
+		return;
+	}
+	if (h->max_ns <= h->sum_ns)
+		return;
+	h->max_ns = h->sum_ns > lo_ns ? h->sum_ns : lo_ns;
+	if (h->min_ns > h->max_ns)
+		h->min_ns = h->max_ns;
+	if (h->sum_ns < h->max_ns)
+		h->sum_ns = h->max_ns;
+}
+
 void tm_hist_remove(struct tm_hist *h, uint64_t value_ns)
 {
 	size_t b = tm_hist_bucket_of(value_ns);
@@ -152,16 +176,7 @@ void tm_hist_remove(struct tm_hist *h, uint64_t value_ns)
 			hi--;
 		tm_hist_bucket_bounds(hi, &bound, &h->max_ns);
 	}
-	/* the values left sum to at least their max, which the stored form
-	 * checks; a bound above the sum comes down to it, staying in bucket
-	 * hi, as some value left lies there (and if the removed values were
-	 * not those added, the sum goes up rather than the bound out) */
-	if (h->max_ns > h->sum_ns) {
-		tm_hist_bucket_bounds(hi, &bound, &(uint64_t){ 0 });
-		h->max_ns = h->sum_ns >= bound ? h->sum_ns : bound;
-		if (h->sum_ns < h->max_ns)
-			h->sum_ns = h->max_ns;
-	}
+	settle_bounds(h, hi);
 }
 
 /* the hot loop of a window merge: restrict and four independent sums let
@@ -252,6 +267,90 @@ uint64_t tm_hist_percentile(const struct tm_hist *h, double q)
 		}
 	}
 	return h->max_ns;   /* only if the counts disagree with count */
+}
+
+/* the value of nearest rank `rank` (1 < rank < count) as
+ * tm_hist_percentile() reports it, the walk resuming at bucket *i with
+ * *seen values below it */
+static uint64_t rank_value(const struct tm_hist *h, uint64_t rank, size_t hi, size_t *i,
+			   uint64_t *seen)
+{
+	/* eight buckets at a time while they all stay below rank */
+	while (*i + 8 <= hi + 1) {
+		const uint64_t *b = h->buckets + *i;
+		uint64_t c = b[0] + b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + b[7];
+		if (*seen + c >= rank)
+			break;
+		*seen += c;
+		*i += 8;
+	}
+	for (; *i <= hi; ++*i) {
+		uint64_t c = h->buckets[*i];
+		if (*seen + c >= rank) {
+			uint64_t v = bucket_midpoint(*i);
+			return v < h->min_ns ? h->min_ns : v > h->max_ns ? h->max_ns : v;
+		}
+		*seen += c;
+	}
+	return h->max_ns;   /* only if the counts disagree with count */
+}
+
+/* rank_value() walking down from the top, for a rank in the upper half:
+ * the same bucket (the lowest whose cumulative count reaches rank), found
+ * after fewer buckets; *i and *above carry the walk */
+static uint64_t rank_value_down(const struct tm_hist *h, uint64_t rank, size_t lo, size_t *i,
+				uint64_t *above)
+{
+	/* cum(i) = count - above; go down while cum(i - 1) still reaches
+	 * rank, eight buckets at a time while it does for all of them */
+	while (*i >= lo + 8) {
+		const uint64_t *b = h->buckets + *i - 7;
+		uint64_t c = b[0] + b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + b[7];
+		if (h->count - *above - c < rank)
+			break;
+		*above += c;
+		*i -= 8;
+	}
+	while (*i > lo && h->count - *above - h->buckets[*i] >= rank) {
+		*above += h->buckets[*i];
+		--*i;
+	}
+	uint64_t v = bucket_midpoint(*i);
+	return v < h->min_ns ? h->min_ns : v > h->max_ns ? h->max_ns : v;
+}
+
+void tm_hist_percentiles(const struct tm_hist *h, const double *qs, size_t nq, uint64_t *out)
+{
+	enum { MAX_Q = 16 };
+	uint64_t rank[MAX_Q];
+	size_t order[MAX_Q];
+	if (nq > MAX_Q)
+		nq = MAX_Q;
+	for (size_t k = 0; k < nq; k++) {
+		out[k] = 0;
+		rank[k] = h->count ? nearest_rank(qs[k], h->count) : 0;
+		/* insertion sort by rank: the walks answer them in that order */
+		size_t j = k;
+		for (; j > 0 && rank[order[j - 1]] > rank[k]; j--)
+			order[j] = order[j - 1];
+		order[j] = k;
+	}
+	if (!h->count)
+		return;
+	size_t lo = tm_hist_bucket_of(h->min_ns), hi = tm_hist_bucket_of(h->max_ns);
+	/* the lower half of the ranks up from the min, the upper half down
+	 * from the max: a p99 looks at the top 1% only */
+	size_t up = lo, down = hi, n_up = 0;
+	uint64_t seen = 0, above = 0;
+	while (n_up < nq && rank[order[n_up]] <= h->count / 2)
+		n_up++;
+	for (size_t n = 0; n < nq; n++) {
+		size_t k = n < n_up ? order[n] : order[nq - 1 - (n - n_up)];
+		uint64_t r = rank[k];
+		out[k] = r == 1 ? h->min_ns : r == h->count ? h->max_ns
+		       : n < n_up ? rank_value(h, r, hi, &up, &seen)
+				  : rank_value_down(h, r, lo, &down, &above);
+	}
 }
 
 int tm_hist_bucket_next(const struct tm_hist *h, size_t *pos, struct tm_hist_bucket *out)
@@ -408,4 +507,42 @@ int tm_hist_decode(const void *bytes, size_t len, struct tm_hist *h)
 {
 	tm_hist_init(h);
 	return tm_hist_merge_encoded(h, bytes, len);
+}
+
+/*---- dense form ----*/
+
+size_t tm_hist_dense_len(const struct tm_hist *h)
+{
+	if (!h->count)
+		return 0;
+	return tm_hist_bucket_of(h->max_ns) - tm_hist_bucket_of(h->min_ns) + 1;
+}
+
+int tm_hist_to_dense(const struct tm_hist *h, uint32_t *counts, struct tm_hist_dense *out)
+{
+	size_t n = tm_hist_dense_len(h), lo = n ? tm_hist_bucket_of(h->min_ns) : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (h->buckets[lo + i] > UINT32_MAX)
+			return -ERANGE;
+		counts[i] = (uint32_t)h->buckets[lo + i];
+	}
+	out->count = h->count;
+	out->sum_ns = h->sum_ns;
+	out->min_ns = h->min_ns;
+	out->max_ns = h->max_ns;
+	out->counts = counts;
+	return 0;
+}
+
+void tm_hist_merge_dense(struct tm_hist *h, const struct tm_hist_dense *d)
+{
+	if (!d->count)
+		return;
+	widen(h, d->min_ns, d->max_ns);
+	size_t lo = tm_hist_bucket_of(d->min_ns), n = tm_hist_bucket_of(d->max_ns) - lo + 1;
+	uint64_t *restrict dst = h->buckets + lo;
+	const uint32_t *restrict src = d->counts;
+	for (size_t i = 0; i < n; i++)
+		dst[i] += src[i];
+	add_totals(h, d->count, d->min_ns, d->max_ns, d->sum_ns);
 }

@@ -210,12 +210,6 @@ enum {
 	ZF_MAX_TAGS = 28,
 };
 
-static uint32_t zipkin_all_flags(const struct resolved *r)
-{
-	size_t n = r->q->n_tags < ZF_MAX_TAGS ? r->q->n_tags : ZF_MAX_TAGS;
-	return (uint32_t)((1ull << (ZF_TAG0 + n)) - 1);
-}
-
 static int zipkin_term_may_match(const struct resolved *r, const struct tm_piece_group *g,
 				 const struct tm_search_tag *t)
 {
@@ -381,15 +375,19 @@ static int note_piece(struct searcher *s, const struct tm_search_piece *p)
 		else if (!jaeger)
 			flags |= zipkin_group_flags(&s->r, &p->groups[i]);
 	}
+	/* Zipkin: a trace can meet the conditions only if it has a span of
+	 * the service; whether its spans together meet the rest is checked on
+	 * the whole trace, as it comes off the heap */
+	if (jaeger ? !flags : !(flags & ZF_SERVICE))
+		return 0;
 	int created;
-	struct cand *c = flags || !jaeger ? trace_map_get(&s->cands, p->trace_id, &created)
-					  : NULL;
+	struct cand *c = trace_map_get(&s->cands, p->trace_id, &created);
 	if (!c)
-		return flags || !jaeger ? -ENOMEM : 0;
+		return -ENOMEM;
 	if (created || p->start_ns < c->key)
 		c->key = p->start_ns;
 	c->flags |= flags;
-	if (jaeger && !c->queued) {
+	if (!c->queued) {
 		c->queued = 1;
 		struct heap_item it = { .key = c->key };
 		memcpy(it.trace_id, p->trace_id, TM_TRACE_ID_LEN);
@@ -478,26 +476,6 @@ static int emit_in_order(struct searcher *s)
 	return rc;
 }
 
-/* Zipkin's conditions need every piece of a trace: read the whole window,
- * then queue the traces whose pieces together may meet them all */
-static int zipkin_collect(struct searcher *s)
-{
-	int rc = 0;
-	while (!rc && !s->scan_done)
-		rc = scan_minute(s);
-	uint32_t all = zipkin_all_flags(&s->r);
-	for (size_t i = 0; i < s->cands.cap && !rc; i++) {
-		const uint8_t *id;
-		struct cand *c = trace_map_at(&s->cands, i, &id);
-		if (!c || (c->flags & all) != all || c->key > s->r.q->end_ns)
-			continue;
-		struct heap_item it = { .key = c->key };
-		memcpy(it.trace_id, id, TM_TRACE_ID_LEN);
-		rc = heap_push(&s->heap, it);
-	}
-	return rc;
-}
-
 static int resolve(struct tm_store_reader *rd, const struct tm_search_query *q,
 		   struct tm_arena *arena, struct resolved *r)
 {
@@ -568,10 +546,7 @@ int tm_search(struct tm_store_reader *rd, const struct tm_search_query *q,
 		return rc;
 	trace_map_init(&s.cands, sizeof(struct cand));
 	tm_arena_init(&s.scratch, 0);
-	if (q->dialect == TM_SEARCH_ZIPKIN)
-		rc = zipkin_collect(&s);
-	if (!rc)
-		rc = emit_in_order(&s);
+	rc = emit_in_order(&s);
 	if (!rc)
 		rc = read_results(&s, arena, out);
 	out->candidates_checked = s.checked;

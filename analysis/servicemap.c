@@ -8,6 +8,7 @@
  * another trace; the rest stays for a later round. */
 #include "servicemap.h"
 #include "smap_internal.h"
+#include "smap_totals.h"
 #include "critical_path.h"
 #include "trace_map.h"
 #include "varint.h"
@@ -86,6 +87,8 @@ struct tm_smap {
 	struct tm_hist *scratch_hist;
 	struct tm_buf scratch_buf;
 	struct tm_smap_stats stats;
+	struct smap_totals totals;   /* per edge since start, for self-metrics */
+	struct tm_smap_cache *cache;   /* for queries of the rollups written here */
 };
 
 /*---- deltas: what the next flush adds to the rollups ----*/
@@ -179,6 +182,9 @@ static int observe(void *ctx, const struct smap_obs *o, int sign)
 	if (o->type == SMAP_EDGE) {
 		m->stats.calls += (uint64_t)(int64_t)sign;
 		m->stats.retracted_calls += sign < 0;
+		/* counters never go down: a take-back is only counted above */
+		if (sign > 0)
+			smap_totals_add(&m->totals, o);
 	}
 	return 0;
 }
@@ -263,9 +269,10 @@ int tm_smap_new(struct tm_store *st, const struct tm_smap_options *opt, struct t
 	if (!m)
 		return -ENOMEM;
 	m->scratch_hist = malloc(sizeof(*m->scratch_hist));
-	if (!m->scratch_hist || seen_init(&m->seen)) {
+	if (!m->scratch_hist || seen_init(&m->seen) || tm_smap_cache_new(0, &m->cache)) {
 		seen_free(&m->seen);
 		free(m->scratch_hist);
+		tm_smap_cache_free(m->cache);
 		free(m);
 		return -ENOMEM;
 	}
@@ -285,6 +292,7 @@ int tm_smap_new(struct tm_store *st, const struct tm_smap_options *opt, struct t
 		m->opt.flush_ns = DEFAULT_FLUSH_NS;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->state, NULL);
+	smap_totals_init(&m->totals);
 	trace_map_init(&m->pending, sizeof(struct ptrace));
 	tm_buf_init(&m->profiles);
 	tm_buf_init(&m->profiles_prev);
@@ -313,8 +321,10 @@ void tm_smap_free(struct tm_smap *m)
 	tm_buf_free(&m->scratch_buf);
 	free(m->queue);
 	free(m->scratch_hist);
+	tm_smap_cache_free(m->cache);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->state);
+	smap_totals_clear(&m->totals);
 	free(m);
 }
 
@@ -950,6 +960,52 @@ static int put_profiles(struct tm_smap *m, struct tm_aux_txn *w)
 	return rc;
 }
 
+static int u32_cmp_flush(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* stamps every block (res, t) the deltas touch with a new generation, so
+ * that a query's cache knows which of its merged blocks still hold
+ * (smap_cache.c): one counter for the store, one row per block */
+static int stamp_blocks(struct tm_smap *m, struct tm_aux_txn *w)
+{
+	uint32_t *minutes = malloc((m->deltas.n + 1) * sizeof(*minutes));
+	if (!minutes)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < m->deltas.cap; i++)
+		if (m->deltas.slots[i].used)
+			minutes[n++] = m->deltas.slots[i].key.minute;
+	qsort(minutes, n, sizeof(*minutes), u32_cmp_flush);
+	const void *old;
+	size_t old_len;
+	uint64_t gen = 0;
+	int rc = tm_store_aux_get(w, TM_AUX_ROLLUPS, SMAP_GEN_KEY, SMAP_GEN_LEN, &old, &old_len);
+	if (rc == 0 && old_len == 8)
+		gen = smap_get_be64(old);
+	else if (rc && rc != -ENOENT)
+		n = 0;
+	unsigned char val[8];
+	smap_put_be64(val, ++gen);
+	if (!rc || rc == -ENOENT)
+		rc = tm_store_aux_put(w, TM_AUX_ROLLUPS, SMAP_GEN_KEY, SMAP_GEN_LEN, val, 8);
+	/* sorted minutes: a block's first minute of this flush differs from
+	 * the one before in that block's unit */
+	for (size_t i = 0; i < n && !rc; i++)
+		for (int res = 0; res < 3 && !rc; res++) {
+			uint32_t t = minutes[i] / smap_res_minutes[res];
+			if (i && minutes[i - 1] / smap_res_minutes[res] == t)
+				continue;
+			unsigned char key[SMAP_VERSION_KEY_LEN];
+			smap_version_key(key, smap_res[res], t);
+			rc = tm_store_aux_put(w, TM_AUX_ROLLUPS, key, sizeof(key), val, 8);
+		}
+	free(minutes);
+	return rc;
+}
+
 static int flush(struct tm_smap *m)
 {
 	if (m->through_ready == m->through && !m->deltas.n && !m->n_profiles)
@@ -961,6 +1017,8 @@ static int flush(struct tm_smap *m)
 		for (int res = 0; res < 3 && d->used && !rc; res++)
 			rc = merge_row(m, w, res, d);
 	}
+	if (!rc && m->deltas.n)
+		rc = stamp_blocks(m, w);
 	if (!rc)
 		rc = put_profiles(m, w);
 	unsigned char mark[8];
@@ -1001,12 +1059,23 @@ int tm_smap_step(struct tm_smap *m, uint64_t now_ns, int force_flush)
 	return rc;
 }
 
+struct tm_smap_cache *tm_smap_cache_of(struct tm_smap *m)
+{
+	return m ? m->cache : NULL;
+}
+
 void tm_smap_get_stats(struct tm_smap *m, struct tm_smap_stats *out)
 {
 	*out = m->stats;
 	out->pending_traces = m->pending.n;
 	out->pending_spans = m->pending_spans;
 	out->analyzed_through = m->through;
+}
+
+int tm_smap_edge_totals(struct tm_smap *m, struct tm_smap_edge_total **out, size_t *n,
+			uint64_t *dropped)
+{
+	return smap_totals_copy(&m->totals, out, n, dropped);
 }
 
 int tm_smap_pending(struct tm_smap *m, tm_smap_pending_fn fn, tm_smap_row_fn row_fn, void *ctx)

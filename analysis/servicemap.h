@@ -93,7 +93,8 @@ const char *tm_smap_kind_name(enum tm_smap_node_kind k);
 
 struct tm_smap_stat {
 	uint64_t calls, errors, http4xx, http5xx, throttled;
-	struct tm_hist *hist;       /* latencies, ns */
+	struct tm_hist *hist;       /* latencies, ns; NULL with percentiles_only */
+	uint64_t p50_ns, p90_ns, p99_ns;   /* tm_hist_percentile() of them */
 };
 
 struct tm_smap_node {
@@ -127,6 +128,33 @@ struct tm_smap_query {
 int tm_smap_query(struct tm_store_reader *rd, const struct tm_smap_query *q,
 		  struct tm_arena *arena, struct tm_smap_map *out);
 
+/* merged rollups kept between queries of one store (smap_cache.c):
+ * max_bytes 0 takes the default (64 MB).  Threads: any. */
+struct tm_smap_cache;
+int tm_smap_cache_new(size_t max_bytes, struct tm_smap_cache **out);
+void tm_smap_cache_free(struct tm_smap_cache *c);
+
+struct tm_smap_cache_stats {
+	uint64_t hits, misses, evictions;   /* runs of blocks looked up */
+	uint64_t answer_hits;               /* whole answers found */
+	uint64_t bytes;                     /* held now */
+};
+void tm_smap_cache_get_stats(struct tm_smap_cache *c, struct tm_smap_cache_stats *out);
+
+/* the cache of the pairer's store (owned by the pairer); NULL for NULL */
+struct tm_smap_cache *tm_smap_cache_of(struct tm_smap *m);
+
+/* what a query may use, and what it may leave out */
+struct tm_smap_query_opts {
+	int percentiles_only;         /* stat.hist NULL: p50/p90/p99 are all it wants */
+	struct tm_smap_cache *cache;  /* NULL: none; else of the reader's store */
+};
+
+/* tm_smap_query() with options (NULL: as tm_smap_query) */
+int tm_smap_query_with(struct tm_store_reader *rd, const struct tm_smap_query *q,
+		       const struct tm_smap_query_opts *opts, struct tm_arena *arena,
+		       struct tm_smap_map *out);
+
 struct tm_bottleneck_query {
 	struct tm_str service, operation;
 	uint64_t start_ns, end_ns;
@@ -150,5 +178,52 @@ struct tm_bottlenecks {
 /* -ESRCH when the service was never seen */
 int tm_smap_bottlenecks(struct tm_store_reader *rd, const struct tm_bottleneck_query *q,
 			struct tm_arena *arena, struct tm_bottlenecks *out);
+
+/*---- totals since start, for self-metrics (smap_totals.c) ----
+ *
+ * Every call the pairer counts on a service edge is also added to a total
+ * per (caller, callee, connection type) that only ever grows: the
+ * Prometheus counters of Tempo's service graphs are made from it.  A call
+ * taken back later (late spans changed a pairing) stays counted there; the
+ * take-back is counted in tm_smap_stats.retracted_calls, and the corrected
+ * call is added on its own edge. */
+
+#define TM_SMAP_SECONDS_BUCKETS 8   /* upper bounds 0.1 s x 2^n, n = 0..7 (Tempo's) */
+
+/* Tempo's connection_type */
+enum tm_smap_conn {
+	TM_SMAP_CONN_NONE = 0,        /* "": client/server, or parent/child */
+	TM_SMAP_CONN_MESSAGING = 1,   /* "messaging_system" */
+	TM_SMAP_CONN_DATABASE = 2,    /* "database" */
+	TM_SMAP_CONN_VIRTUAL = 3,     /* "virtual_node": one side sent no span */
+};
+
+const char *tm_smap_conn_name(enum tm_smap_conn c);
+
+/* the upper bound of bucket i in ns (i < TM_SMAP_SECONDS_BUCKETS) */
+uint64_t tm_smap_seconds_bound_ns(unsigned i);
+
+struct tm_smap_seconds {
+	uint64_t counts[TM_SMAP_SECONDS_BUCKETS + 1];   /* per bucket, the last above all */
+	uint64_t sum_ns;
+};
+
+struct tm_smap_edge_total {
+	uint32_t client, server;     /* node ids: a service's or a peer's name id; 0 user */
+	uint8_t conn;                /* enum tm_smap_conn */
+	uint64_t requests, failed;
+	struct tm_smap_seconds client_s;   /* the caller span's duration */
+	struct tm_smap_seconds server_s;   /* the callee span's duration */
+};
+
+/* a copy of every edge's totals, in a malloc'd array the caller frees;
+ * *dropped counts calls on edges beyond the table's bound.  From any
+ * thread. */
+int tm_smap_edge_totals(struct tm_smap *m, struct tm_smap_edge_total **out, size_t *n,
+			uint64_t *dropped);
+
+/* the node name an edge's id stands for ("user" for 0), valid as long as
+ * the reader */
+int tm_smap_node_name(struct tm_store_reader *rd, uint32_t id, struct tm_str *out);
 
 #endif

@@ -20,6 +20,38 @@
  *        then the latency histogram (tm_hist_encode). */
 #define SMAP_KEY_LEN 14
 
+/* version rows: res[1] t[4] 'V' -> the generation (8 bytes, big-endian)
+ * of the flush that last changed a row of that block; the generation
+ * counter itself under SMAP_GEN_KEY.  A block without one was never
+ * changed since (or by an older tracemap: its rows stay as they are). */
+#define SMAP_VERSION_KEY_LEN 6
+#define SMAP_VERSION 'V'
+#define SMAP_GEN_KEY ((const unsigned char *)"\xff" "generation")
+#define SMAP_GEN_LEN 11
+
+static inline void smap_version_key(unsigned char out[SMAP_VERSION_KEY_LEN], unsigned char res,
+				    uint32_t t)
+{
+	out[0] = res;
+	for (int i = 0; i < 4; i++)
+		out[1 + i] = (unsigned char)(t >> (24 - 8 * i));
+	out[5] = SMAP_VERSION;
+}
+
+static inline void smap_put_be64(unsigned char out[8], uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static inline uint64_t smap_get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 enum smap_type { SMAP_EDGE = 'E', SMAP_OP_EDGE = 'e', SMAP_NODE = 'N', SMAP_OP_NODE = 'n' };
 
 static const unsigned char smap_res[3] = { 'm', 't', 'h' };
@@ -42,6 +74,93 @@ struct smap_value {
 };
 
 int smap_value_decode(const void *p, size_t len, struct smap_value *out);
+
+/* one block of rollup rows: res index (0 minute, 1 ten minutes, 2 hour), t */
+struct smap_block {
+	uint8_t res;
+	uint32_t t;
+};
+
+/* the blocks of the minutes [m0, m1], in time order: whole hours, then
+ * ten minutes, then minutes, where they fit; at most max of them */
+size_t smap_plan(uint32_t m0, uint32_t m1, struct smap_block *out, size_t max);
+
+/*---- rows summed per (type, a, b) (smap_acc.c) ----*/
+
+/* the histogram of one row, and the one before it of its sum: the stored
+ * form, or the dense one of a cache entry */
+struct smap_hist_ref {
+	const unsigned char *p;      /* borrowed: the reader's or a cache entry's */
+	const struct tm_hist_dense *dense;   /* instead of p when not NULL; borrowed */
+	uint32_t len;
+	uint32_t prev;               /* UINT32_MAX: none */
+};
+
+struct smap_sum {
+	uint8_t type, node_kind;
+	uint32_t a, b;
+	uint64_t calls, errors, http4xx, http5xx, throttled;
+	uint32_t last_hist;          /* its newest smap_hist_ref; UINT32_MAX: none */
+};
+
+/* sums in the order their keys came first, with a hash index */
+struct smap_acc {
+	struct smap_sum *sums;       /* heap, owned */
+	size_t n, cap;
+	uint32_t *slots;             /* index + 1, 0 empty; heap, owned */
+	size_t n_slots;
+	struct smap_hist_ref *hists; /* heap, owned; the bytes are not */
+	size_t n_hists, cap_hists;
+};
+
+void smap_acc_init(struct smap_acc *acc);
+void smap_acc_clear(struct smap_acc *acc);
+/* the sum of that key, made empty when new; NULL without memory.  Valid
+ * until the next call that adds a key. */
+struct smap_sum *smap_acc_get(struct smap_acc *acc, uint8_t type, uint32_t a, uint32_t b);
+/* adds one rollup row (key SMAP_KEY_LEN bytes); its bytes must outlive
+ * acc's use.  -EBADMSG, -ENOMEM */
+int smap_acc_add_row(struct smap_acc *acc, const unsigned char *key, const void *val,
+		     size_t len);
+/* the same with the value decoded */
+int smap_acc_add(struct smap_acc *acc, const unsigned char *key, const struct smap_value *v);
+/* the same with the histogram in dense form (v->hist unused) */
+int smap_acc_add_dense(struct smap_acc *acc, const unsigned char *key, const struct smap_value *v,
+		       const struct tm_hist_dense *d);
+/* merges the histograms of x's rows into h; -EBADMSG */
+int smap_acc_merge_hist(const struct smap_acc *acc, const struct smap_sum *x, struct tm_hist *h);
+
+/* adds the rows of one block of one level (smap_query.c) */
+int smap_read_block(struct tm_store_reader *rd, struct smap_acc *acc, int res, uint32_t t,
+		    int op_level);
+
+/*---- merged runs of blocks, kept (smap_cache.c) ----*/
+
+struct smap_cache_entry;
+
+/* the version of each block in rd's snapshot (0: none) */
+int smap_read_versions(struct tm_store_reader *rd, const struct smap_block *blocks, size_t n,
+		       uint64_t *out);
+
+/* adds the rows of the blocks[0..n) (one level) to acc, as one merged row
+ * per key: from the cache when it holds them at those versions (rd's),
+ * else merged now (and kept).  *ref holds what acc's rows point into:
+ * release it once acc is done with. */
+int smap_cache_add_run(struct tm_smap_cache *c, struct tm_store_reader *rd,
+		       const struct smap_block *blocks, const uint64_t *versions, size_t n,
+		       int op_level, struct smap_acc *acc, struct smap_cache_entry **ref);
+
+/* the answer (percentiles only, no focus) of the plan blocks[0..n) at
+ * those versions, copied into arena: 1, 0 when not kept, or -ENOMEM */
+int smap_cache_get_answer(struct tm_smap_cache *c, const struct smap_block *blocks,
+			  const uint64_t *versions, size_t n, int op_level,
+			  struct tm_arena *arena, struct tm_smap_map *out);
+/* keeps a copy of m (without histograms) as that answer */
+void smap_cache_put_answer(struct tm_smap_cache *c, const struct smap_block *blocks,
+			   const uint64_t *versions, size_t n, int op_level,
+			   const struct tm_smap_map *m);
+/* NULL is a no-op */
+void smap_cache_release(struct tm_smap_cache *c, struct smap_cache_entry *e);
 
 /* profile keys: minute[4] emitted[8] trace_id[16] (minute of the trace's
  * start); value: start (fixed64), duration, span count, error count, flags
@@ -84,6 +203,8 @@ struct smap_obs {
 	uint8_t failed;
 	uint16_t http_status;
 	uint8_t node_kind;       /* of b, for a virtual node */
+	uint8_t conn;            /* enum tm_smap_conn, for self-metrics */
+	uint64_t server_ns;      /* the callee span's duration (latency_ns: the caller's view) */
 };
 
 struct smap_obs_list {

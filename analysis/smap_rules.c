@@ -146,6 +146,23 @@ static uint64_t rec_duration(const struct tm_span_rec *r)
 	return r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 0;
 }
 
+/* Tempo's connection_type of a call: messaging when either side says so,
+ * database when the caller named a database */
+static uint8_t pair_conn(const struct tm_span_rec *par, const struct tm_span_rec *x)
+{
+	if (par->kind == TM_KIND_PRODUCER || x->kind == TM_KIND_CONSUMER)
+		return TM_SMAP_CONN_MESSAGING;
+	return par->node_kind == TM_NODE_DATABASE ? TM_SMAP_CONN_DATABASE : TM_SMAP_CONN_NONE;
+}
+
+/* a call to an uninstrumented peer, typed by what the caller named */
+static uint8_t peer_conn(uint8_t node_kind)
+{
+	return node_kind == TM_NODE_DATABASE	? TM_SMAP_CONN_DATABASE
+	       : node_kind == TM_NODE_MESSAGING ? TM_SMAP_CONN_MESSAGING
+						: TM_SMAP_CONN_VIRTUAL;
+}
+
 static int observe_pair(struct smap_view *v, size_t i, size_t p, struct smap_obs_list *l)
 {
 	const struct tm_span_rec *x = &v->r[i], *par = &v->r[p];
@@ -153,6 +170,7 @@ static int observe_pair(struct smap_view *v, size_t i, size_t p, struct smap_obs
 		.type = SMAP_EDGE, .a = par->svc, .b = x->svc, .at_ns = x->start_ns,
 		.latency_ns = is_caller(par) ? rec_duration(par) : rec_duration(x),
 		.failed = !!((x->flags | par->flags) & TM_REC_ERROR),
+		.conn = pair_conn(par, x), .server_ns = rec_duration(x),
 	};
 	int rc = obs_add(l, &o);
 	o.type = SMAP_OP_EDGE;
@@ -167,15 +185,17 @@ static int observe_virtual(struct smap_view *v, size_t i, int caller_side,
 	const struct tm_span_rec *x = &v->r[i];
 	struct smap_obs o = {
 		.type = SMAP_EDGE, .at_ns = x->start_ns, .latency_ns = rec_duration(x),
-		.failed = !!(x->flags & TM_REC_ERROR),
+		.failed = !!(x->flags & TM_REC_ERROR), .server_ns = rec_duration(x),
 	};
 	if (caller_side) {   /* x calls an uninstrumented peer */
 		o.a = x->svc;
 		o.b = x->node;
 		o.node_kind = x->node_kind;
+		o.conn = peer_conn(x->node_kind);
 	} else {             /* a root server span: called by its peer, or a user */
 		o.a = x->node;
 		o.b = x->svc;
+		o.conn = TM_SMAP_CONN_VIRTUAL;
 	}
 	int rc = obs_add(l, &o);
 	o.type = SMAP_OP_EDGE;
@@ -239,7 +259,8 @@ static int obs_cmp(const void *pa, const void *pb)
 	int c;
 	if ((c = CMP(x->type, y->type)) || (c = CMP(x->a, y->a)) || (c = CMP(x->b, y->b)) ||
 	    (c = CMP(x->at_ns, y->at_ns)) || (c = CMP(x->latency_ns, y->latency_ns)) ||
-	    (c = CMP(x->failed, y->failed)) || (c = CMP(x->http_status, y->http_status)))
+	    (c = CMP(x->failed, y->failed)) || (c = CMP(x->http_status, y->http_status)) ||
+	    (c = CMP(x->conn, y->conn)) || (c = CMP(x->server_ns, y->server_ns)))
 		return c;
 	return CMP(x->node_kind, y->node_kind);
 }

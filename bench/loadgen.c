@@ -92,6 +92,7 @@ struct run {
 	atomic_uint_fast64_t next_ticket;
 	atomic_uint_fast64_t spans_sent, spans_acked, spans_rejected, roots_acked;
 	atomic_uint_fast64_t requests_ok, requests_failed, requests_retried;
+	atomic_uint_fast64_t retries_without_retry_after;   /* 429/503 lacking the header */
 	atomic_uint_fast64_t reconnects, bytes_sent;
 	atomic_uint_fast64_t body_bytes;   /* of every request started, once */
 	atomic_uint_fast64_t paced_spans;  /* --rate: spans scheduled so far */
@@ -500,6 +501,8 @@ static void deliver(struct worker *w, const struct otlpgen_template *t)
 			return;
 		}
 		atomic_fetch_add(&run->requests_retried, 1);
+		if (r.retry_after_s < 0)
+			atomic_fetch_add(&run->retries_without_retry_after, 1);
 		if (++retries > MAX_RETRIES) {
 			on_failure(w, -2, "gave up after too many 429/503 answers");
 			return;
@@ -637,6 +640,8 @@ static void print_results(struct run *run, struct worker *workers, double elapse
 	printf("requests_ok %" PRIu64 "\n", (uint64_t)atomic_load(&run->requests_ok));
 	printf("requests_failed %" PRIu64 "\n", (uint64_t)atomic_load(&run->requests_failed));
 	printf("requests_retried %" PRIu64 "\n", (uint64_t)atomic_load(&run->requests_retried));
+	printf("retries_without_retry_after %" PRIu64 "\n",
+	       (uint64_t)atomic_load(&run->retries_without_retry_after));
 	printf("reconnects %" PRIu64 "\n", (uint64_t)atomic_load(&run->reconnects));
 	printf("bytes_sent %" PRIu64 "\n", (uint64_t)atomic_load(&run->bytes_sent));
 	printf("bytes_per_span %.0f\n",

@@ -11,8 +11,10 @@ BUILD_PACKAGES=(meson ninja-build pkg-config gcc libmicrohttpd-dev libprotobuf-c
 # additionally, to run the tests (clang and its libFuzzer runtime build the
 # fuzz targets; node and npm run the real-client tests; chromium is the
 # browser that playwright-core drives in tests/clients/browser.test.mjs;
-# openssl makes the test certificate of tests/clients/access.test.mjs)
-TEST_PACKAGES=(clang libclang-rt-14-dev nodejs npm chromium openssl)
+# openssl makes the test certificate of tests/clients/access.test.mjs,
+# prometheus brings promtool, which checks GET /metrics in metrics.test.mjs;
+# valgrind runs the integration tests once more in tests/valgrind.sh)
+TEST_PACKAGES=(clang libclang-rt-14-dev nodejs npm chromium openssl prometheus valgrind)
 
 # prints the packages of "$@" that are not installed; node and npm from
 # elsewhere (e.g. nodesource, which bundles npm) count as installed

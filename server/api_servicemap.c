@@ -62,14 +62,12 @@ static int parse_window(struct http_request *r, uint64_t window_us, uint64_t *st
 
 static void write_percentiles(struct tm_buf *out, const struct tm_smap_stat *s)
 {
-	static const struct {
-		const char *key;
-		double q;
-	} ps[] = { { ",\"p50\":", 0.5 }, { ",\"p90\":", 0.9 }, { ",\"p99\":", 0.99 } };
-	for (size_t i = 0; i < 3; i++) {
-		tm_buf_add_str(out, ps[i].key);
-		tm_json_uint(out, s->calls ? tm_hist_percentile(s->hist, ps[i].q) / 1000 : 0);
-	}
+	tm_buf_add_str(out, ",\"p50\":");
+	tm_json_uint(out, s->calls ? s->p50_ns / 1000 : 0);
+	tm_buf_add_str(out, ",\"p90\":");
+	tm_json_uint(out, s->calls ? s->p90_ns / 1000 : 0);
+	tm_buf_add_str(out, ",\"p99\":");
+	tm_json_uint(out, s->calls ? s->p99_ns / 1000 : 0);
 }
 
 static void write_map(struct tm_buf *out, const struct tm_smap_map *m)
@@ -149,8 +147,11 @@ static enum MHD_Result servicemap(struct http_request *r, struct tm_store_reader
 			return json_error(r, 400, err);
 		q.hops = (unsigned)h;
 	}
+	/* the JSON wants percentiles, not every node's and edge's histogram */
+	struct tm_smap_query_opts opts = { .percentiles_only = 1,
+					   .cache = tm_smap_cache_of(r->http->smap) };
 	struct tm_smap_map m;
-	int rc = tm_smap_query(rd, &q, &r->arena, &m);
+	int rc = tm_smap_query_with(rd, &q, &opts, &r->arena, &m);
 	if (rc)
 		return store_error(r, rc);
 	struct tm_buf out;
@@ -182,8 +183,10 @@ static enum MHD_Result dependencies(struct http_request *r, struct tm_store_read
 	struct tm_smap_query q = { 0 };
 	q.end_ns = api_us_to_ns_hi((uint64_t)end_ms * 1000);
 	q.start_ns = end_ms > lookback ? (uint64_t)(end_ms - lookback) * 1000000 : 0;
+	struct tm_smap_query_opts opts = { .percentiles_only = 1,
+					   .cache = tm_smap_cache_of(r->http->smap) };
 	struct tm_smap_map m;
-	int rc = tm_smap_query(rd, &q, &r->arena, &m);
+	int rc = tm_smap_query_with(rd, &q, &opts, &r->arena, &m);
 	if (rc)
 		return store_error(r, rc);
 	const char *service = api_arg(r, "service");

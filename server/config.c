@@ -20,6 +20,7 @@ extern char **environ;
 #define ENV_PREFIX "TRACEMAP_"
 
 #define OFF(f) offsetof(struct tm_config, f)
+#define TM_MAX_DURATION_NS (100ull * 366 * 24 * 3600 * 1000000000ull)
 
 static const struct option_def options[] = {
 	{ "listen", "ADDR:PORT", OPT_LISTEN, OFF(listen), 0, 0,
@@ -101,6 +102,41 @@ static const struct option_def options[] = {
 	  "serve HTTPS on every listener with this PEM certificate (chain); needs --tls-key" },
 	{ "tls-key", "FILE", OPT_STRING, OFF(tls_key), 0, 0,
 	  "the PEM private key of --tls-cert" },
+	{ "max-connections", "N", OPT_UINT, OFF(max_connections), 1, 1000000,
+	  "connections each listener keeps open at most (default 4096); more wait in the "
+	  "listen backlog until one closes" },
+	{ "max-connections-per-ip", "N", OPT_UINT, OFF(max_connections_per_ip), 0, 1000000,
+	  "connections one client address may keep open on a listener (default 0: no limit)" },
+	{ "idle-timeout", "DURATION", OPT_DURATION, OFF(idle_timeout_ns), 1000000000ull,
+	  86400ull * 1000000000ull,
+	  "a connection that sends nothing this long is closed (default 60s; 1s to 24h)" },
+	{ "request-timeout", "DURATION", OPT_DURATION, OFF(request_timeout_ns), 1000000000ull,
+	  86400ull * 1000000000ull,
+	  "a request whose body is not in this long after its headers is cut off "
+	  "(default 120s; 1s to 24h)" },
+	{ "client-rate", "SPANS_PER_S", OPT_UINT, OFF(client_rate), 0, 100000000,
+	  "spans per second each client address may send; beyond it ingest gets 429 + "
+	  "Retry-After (default 0: no limit)" },
+	{ "client-burst", "SPANS", OPT_UINT, OFF(client_burst), 0, 1000000000,
+	  "spans a client address may send at once above --client-rate (default: one "
+	  "second's worth)" },
+	{ "retention", "DURATION", OPT_DURATION, OFF(retention_ns), 0, TM_MAX_DURATION_NS,
+	  "how long traces are kept (default 7d; 0 = no limit by age); a trace is deleted whole "
+	  "once the commit that first stored part of it is this old" },
+	{ "max-size", "BYTES", OPT_BYTES, OFF(max_size_bytes), 1u << 20, 1ull << 50,
+	  "bound of the store (default: what the disk allows beside --min-free-disk); above 90% "
+	  "of it the oldest traces are deleted, down to 80%" },
+	{ "min-free-disk", "BYTES", OPT_BYTES, OFF(min_free_disk_bytes), 0, 1ull << 50,
+	  "free disk to leave (default 256M): the store grows no further, evicting old traces "
+	  "instead, and ingest gets 507 + Retry-After when it cannot" },
+	{ "no-size-eviction", NULL, OPT_FLAG, OFF(no_size_eviction), 0, 0,
+	  "never delete traces for room, only by --retention: a full store answers ingest "
+	  "with 507 + Retry-After until retention frees room" },
+	{ "clock-offset", "DURATION", OPT_DURATION, OFF(clock_offset_ns), 0, TM_MAX_DURATION_NS,
+	  "for tests: add this to the store's notion of now (commit times, retention ages)" },
+	{ "clock-offset-file", "FILE", OPT_STRING, OFF(clock_offset_file), 0, 0,
+	  "for tests: read the clock offset (a duration such as 8d or 90m) from FILE every "
+	  "second; it replaces --clock-offset while the file holds one" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -267,17 +303,34 @@ static int set_number(const struct option_def *o, const char *val, const struct 
 	return 0;
 }
 
+int tm_config_duration(const char *text, int64_t *out_ns, char *err, size_t errlen)
+{
+	/* Go durations have no days; retention wants them: "7d", "1d12h" */
+	char *end;
+	errno = 0;
+	unsigned long long days = strtoull(text, &end, 10);
+	if (end == text || *end != 'd' || errno || *text == '-' || *text == '+')
+		return tm_qp_duration("duration", text, out_ns, err, errlen);
+	int64_t rest = 0;
+	if (end[1] && tm_qp_duration("duration", end + 1, &rest, err, errlen) < 0)
+		return -EINVAL;
+	if (days > (uint64_t)(INT64_MAX - rest) / 86400000000000ull)
+		return -EINVAL;
+	*out_ns = (int64_t)(days * 86400000000000ull) + rest;
+	return 0;
+}
+
 static int set_duration(const struct option_def *o, const char *val, const struct origin *at,
 			void *field, char *err, size_t errlen)
 {
 	int64_t ns;
 	char why[160], lo[32], hi[32];
-	if (tm_qp_duration(o->name, val, &ns, why, sizeof(why)) < 0 || ns < 0 ||
+	if (tm_config_duration(val, &ns, why, sizeof(why)) < 0 || ns < 0 ||
 	    (uint64_t)ns < o->min || (uint64_t)ns > o->max) {
 		config_format_duration(o->min, lo, sizeof(lo));
 		config_format_duration(o->max, hi, sizeof(hi));
 		return fail_at(at, o, val, err, errlen, "must be a duration from %s to %s (e.g. "
-			       "500ms, 10s, 1m)", lo, hi);
+			       "500ms, 10s, 1m, 7d)", lo, hi);
 	}
 	*(uint64_t *)field = (uint64_t)ns;
 	return 0;
@@ -502,7 +555,7 @@ static int parse_command(int argc, char **argv, int *i, struct tm_config *cfg, c
 {
 	static const struct { const char *word; enum tm_command command; } commands[] = {
 		{ "check", TM_CMD_CHECK }, { "stats", TM_CMD_STATS }, { "demo", TM_CMD_DEMO },
-		{ "export", TM_CMD_EXPORT }, { "query", TM_CMD_QUERY },
+		{ "export", TM_CMD_EXPORT }, { "query", TM_CMD_QUERY }, { "compact", TM_CMD_COMPACT },
 	};
 	if (*i >= argc || argv[*i][0] == '-')
 		return 0;
@@ -605,9 +658,14 @@ void config_defaults(struct tm_config *cfg)
 	cfg->demo_rate = 20;
 	cfg->max_body_bytes = 64ull << 20;
 	cfg->queue_bytes = 256ull << 20;
+	cfg->retention_ns = 7ull * 86400 * 1000000000ull;
+	cfg->min_free_disk_bytes = 256ull << 20;
 	cfg->log_level = TM_LOG_INFO;
 	/* cfg->threads stays 0 until the end: "as many as CPUs" is not a number
 	 * the sample file could show */
+	cfg->max_connections = 4096;
+	cfg->idle_timeout_ns = 60ull * 1000000000ull;
+	cfg->request_timeout_ns = 120ull * 1000000000ull;
 }
 
 /* what no single option can check */

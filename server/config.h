@@ -26,6 +26,7 @@ enum tm_command {
 	TM_CMD_EXPORT,
 	TM_CMD_HELP,
 	TM_CMD_VERSION,
+	TM_CMD_COMPACT,
 };
 
 /* tracemap query slow | tracemap query trace ID */
@@ -93,6 +94,20 @@ struct tm_config {
 	int print_sample;                /* --sample-config: print the sample, exit */
 	unsigned char source[TM_CONFIG_MAX_OPTIONS];   /* enum tm_config_source, by table row */
 	struct tm_config_text *texts;    /* owned: file text, split lists */
+	/* connection and request limits, per-client rate (docs/operations.md) */
+	unsigned max_connections;        /* per listener */
+	unsigned max_connections_per_ip; /* per listener; 0: no limit */
+	uint64_t idle_timeout_ns;
+	uint64_t request_timeout_ns;
+	unsigned client_rate;            /* spans/s per client address; 0: no limit */
+	unsigned client_burst;           /* spans; 0: one second of client_rate */
+	/* retention and room (server/retention.c) */
+	uint64_t retention_ns;           /* --retention; 0: keep by age forever */
+	uint64_t max_size_bytes;         /* --max-size; 0: what the disk allows */
+	uint64_t min_free_disk_bytes;    /* --min-free-disk */
+	int no_size_eviction;            /* --no-size-eviction */
+	uint64_t clock_offset_ns;        /* --clock-offset (for tests) */
+	const char *clock_offset_file;   /* --clock-offset-file (for tests) */
 };
 
 /* fills cfg from the defaults, the config file, the process environment and
@@ -107,6 +122,9 @@ int tm_config_load(int argc, char **argv, char *const *envp, struct tm_config *c
 
 /* releases what cfg owns (its strings die with it); cfg may be reused. */
 void tm_config_free(struct tm_config *cfg);
+/* parses a duration as a Go duration, or with a leading count of days
+ * ("7d", "1d12h"); 0 or -EINVAL with a message in err. */
+int tm_config_duration(const char *text, int64_t *out_ns, char *err, size_t errlen);
 
 /* writes the usage text, every option with its default. */
 void tm_config_usage(FILE *out);

@@ -23,6 +23,7 @@ void config_format_bytes(uint64_t n, char *buf, size_t len)
 void config_format_duration(uint64_t ns, char *buf, size_t len)
 {
 	static const struct { const char *unit; uint64_t ns; } units[] = {
+		{ "d", 86400000000000ull },   /* tm_config_duration reads days */
 		{ "h", 3600000000000ull }, { "m", 60000000000ull }, { "s", 1000000000ull },
 		{ "ms", 1000000ull }, { "us", 1000ull },
 	};
@@ -124,6 +125,7 @@ void tm_config_usage(FILE *out)
 		     "                traffic from a made-up shop, to see a living map\n"
 		     "       tracemap export --data DIR --out SITE [--since 1h]\n"
 		     "                the map, services, slowest traces as files for file://\n"
+		     "       tracemap compact --data DIR     shrink the store's file (server stopped)\n"
 		     "       tracemap --help | --version | --print-config | --sample-config\n\n"
 		     "options:\n");
 	for (size_t i = 0; i < n_options; i++) {

@@ -18,8 +18,9 @@
 #include "otlp_response.h"
 #include "web.h"
 
-/* idle keep-alive connections are closed after this */
-#define CONNECTION_TIMEOUT_S 60
+/* the defaults of the limits (tm_http_options) */
+#define IDLE_TIMEOUT_S 60
+#define REQUEST_TIMEOUT_S 120
 #define CONNECTION_LIMIT 4096
 
 /*---- responses ----*/
@@ -91,39 +92,59 @@ static enum MHD_Result no_icon(struct http_request *r, const char *method)
 	return http_respond_text(r, 204, "image/x-icon", "");
 }
 
+const char *http_route_name(enum http_route route)
+{
+	static const char *const names[HTTP_ROUTE_COUNT] = {
+		"not_found",	"ingest_otlp",	 "ingest_zipkin_v2", "ingest_zipkin_v1",
+		"ingest_jaeger", "trace",	 "critical_path",    "jaeger_query",
+		"zipkin_query", "slow_traces",	 "servicemap",	     "page",
+		"favicon",	"metrics",	 "healthz",	     "readyz",
+	};
+	return route < HTTP_ROUTE_COUNT ? names[route] : "not_found";
+}
+
+#define ROUTE(id, fn) (*rid = (id), (fn))
+
 /* ingest routes look at the headers first (content type, size, encoding);
  * every other route answers once the request is read in full, which keeps
  * the connection alive (an answer before the body makes MHD close it) */
-static route_fn route(const char *path, const char *method, int *at_headers)
+static route_fn route(const char *path, const char *method, int *at_headers,
+		      enum http_route *rid)
 {
 	*at_headers = 0;
 	if (ingest_route_exists(path, method)) {
 		*at_headers = 1;
-		return ingest_begin;
+		return ROUTE(ROUTE_INGEST_OTLP + (int)ingest_route_protocol(path), ingest_begin);
 	}
 	if (api_critical_path_route_exists(path))   /* before /api/traces/{id} takes it */
-		return api_critical_path_get;
+		return ROUTE(ROUTE_CRITICAL_PATH, api_critical_path_get);
 	if (!strncmp(path, "/api/traces/", 12) || !strncmp(path, "/api/v3/traces/", 15))
-		return api_trace_get;
+		return ROUTE(ROUTE_TRACE, api_trace_get);
 	if (!strcmp(path, "/api/services") || !strncmp(path, "/api/services/", 14) ||
 	    !strcmp(path, "/api/operations") || !strcmp(path, "/api/traces") ||
 	    !strcmp(path, "/api/v3/services") || !strcmp(path, "/api/v3/operations") ||
 	    !strcmp(path, "/api/v3/traces"))
-		return api_jaeger;
+		return ROUTE(ROUTE_JAEGER_QUERY, api_jaeger);
 	if (!strncmp(path, "/api/v2/", 8))
-		return api_zipkin;
+		return ROUTE(ROUTE_ZIPKIN_QUERY, api_zipkin);
 	if (!strcmp(path, "/api/slow-traces"))
-		return api_slow;
+		return ROUTE(ROUTE_SLOW_TRACES, api_slow);
 	if (!strcmp(path, "/favicon.ico"))
-		return no_icon;
+		return ROUTE(ROUTE_FAVICON, no_icon);
 	if (!strcmp(path, "/api/servicemap") || !strcmp(path, "/api/dependencies") ||
 	    !strcmp(path, "/api/bottlenecks"))
-		return api_servicemap;
+		return ROUTE(ROUTE_SERVICEMAP, api_servicemap);
 	if (!strcmp(path, "/") || !strcmp(path, "/lookup") || !strncmp(path, "/traces/", 8) ||
 	    !strncmp(path, "/services/", 10) || !strcmp(path, "/search") ||
 	    !strcmp(path, "/bottlenecks"))
-		return web_page_get;
-	return not_found;
+		return ROUTE(ROUTE_PAGE, web_page_get);
+	if (!strcmp(path, "/metrics"))
+		return ROUTE(ROUTE_METRICS, http_metrics_get);
+	if (!strcmp(path, "/healthz"))
+		return ROUTE(ROUTE_HEALTHZ, http_healthz_get);
+	if (!strcmp(path, "/readyz"))
+		return ROUTE(ROUTE_READYZ, http_readyz_get);
+	return ROUTE(ROUTE_NOT_FOUND, not_found);
 }
 
 static enum MHD_Result not_found(struct http_request *r, const char *method)
@@ -154,6 +175,8 @@ static struct http_request *request_new(struct tm_http *h, struct MHD_Connection
 	r->http = h;
 	r->conn = conn;
 	r->path = path;
+	r->start_ns = http_mono_ns();
+	r->refusal = -1;
 	tm_buf_init(&r->body);
 	tm_arena_init(&r->arena, 0);
 	return r;
@@ -169,17 +192,79 @@ static void request_free(struct http_request *r)
 	free(r);
 }
 
+uint64_t http_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
+	struct tm_http *h = cls;
 	(void)conn;
-	(void)toe;
-	if (*con_cls) {
-		http_access_log_end(*con_cls);
-		request_free(*con_cls);
+	struct http_request *r = *con_cls;
+	if (r) {
+		uint64_t took = http_mono_ns() - r->start_ns;
+		tm_mhist_observe(&h->route_seconds[r->route], took);
+		/* a lowered timeout was the time left of --request-timeout */
+		if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && !r->status)
+			tm_counter_add(&h->requests_cut[r->timeout_lowered ? HTTP_CUT_REQUEST_TIMEOUT
+									    : HTTP_CUT_IDLE_TIMEOUT],
+					1);
+		http_access_log_end(r);
+		request_free(r);
 	}
 	*con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct tm_http *h = cls;
+	(void)conn;
+	(void)socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		tm_counter_add(&h->connections_total, 1);
+		tm_counter_add(&h->connections_open, 1);
+	} else {
+		atomic_fetch_sub_explicit(&h->connections_open, 1, memory_order_relaxed);
+	}
+}
+
+/* --request-timeout bounds the time from the headers to the end of the
+ * body, which the idle timeout alone does not (a body may trickle in a
+ * byte at a time): the connection's idle timeout is lowered to the time
+ * left, so that a body that stops is cut at the deadline, and one that
+ * keeps trickling is cut at its first chunk past it.  Returns 0 when past. */
+static int bound_request_time(struct http_request *r)
+{
+	struct tm_http *h = r->http;
+	uint64_t elapsed_s = (http_mono_ns() - r->start_ns) / 1000000000u;
+	if (elapsed_s >= h->request_timeout_s) {
+		tm_counter_add(&h->requests_cut[HTTP_CUT_REQUEST_TIMEOUT], 1);
+		LOG(TM_LOG_INFO, "%s: request body not complete after %us (--request-timeout): "
+		    "connection closed", r->path, h->request_timeout_s);
+		return 0;
+	}
+	unsigned left = h->request_timeout_s - (unsigned)elapsed_s;
+	if (left < h->idle_timeout_s || r->timeout_lowered) {
+		MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+					  left < h->idle_timeout_s ? left : h->idle_timeout_s);
+		r->timeout_lowered = 1;
+	}
+	return 1;
+}
+
+/* the body is in: keep-alive gets the idle timeout back */
+static void unbound_request_time(struct http_request *r)
+{
+	if (!r->timeout_lowered)
+		return;
+	MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+				  r->http->idle_timeout_s);
+	r->timeout_lowered = 0;
 }
 
 /* takes one chunk of the body: inflated when gzip, always within the cap */
@@ -206,6 +291,7 @@ static void receive_chunk(struct http_request *r, const char *data, size_t len)
 		snprintf(r->upload_message, sizeof(r->upload_message),
 			 "Content-Encoding is gzip but the body is not valid gzip data");
 	} else if (rc) {
+		r->refusal = TM_REFUSE_NO_MEMORY;
 		r->upload_status = MHD_HTTP_SERVICE_UNAVAILABLE;
 		snprintf(r->upload_message, sizeof(r->upload_message), "out of memory");
 	}
@@ -227,7 +313,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!http_access_allowed(r, method))
 			return http_access_refuse(r, method);
 		int at_headers;
-		route_fn fn = route(url, method, &at_headers);
+		route_fn fn = route(url, method, &at_headers, &r->route);
+		if (!bound_request_time(r))
+			return MHD_NO;
 		if (at_headers)
 			return fn(r, method);
 		r->at_end = fn;
@@ -235,11 +323,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		if (r->state == REQ_RECEIVING && !bound_request_time(r))
+			return MHD_NO;   /* closes the connection: past --request-timeout */
 		if (r->on_body_done)
 			receive_chunk(r, upload_data, *upload_data_size);
 		*upload_data_size = 0;   /* consumed (or dropped): MHD spins otherwise */
 		return MHD_YES;
 	}
+	unbound_request_time(r);
 	if (r->at_end) {
 		route_fn fn = r->at_end;
 		r->at_end = NULL;
@@ -298,8 +389,14 @@ static int open_listener(const char *spec, char *addr_out, char *err, size_t err
 
 /* one libmicrohttpd daemon on one socket we bound */
 static int start_listener(struct tm_http *h, struct http_listener *l, const char *spec,
-			  unsigned threads, char *err, size_t errlen)
+			  const struct tm_http_options *opt, char *err, size_t errlen)
 {
+	unsigned threads = opt->threads;
+	unsigned max_connections = opt->max_connections ? opt->max_connections : CONNECTION_LIMIT;
+	/* MHD divides the limit among its threads: each must have room */
+	if (threads > 1 && max_connections < threads)
+		max_connections = threads;
+	unsigned max_per_ip = opt->max_connections_per_ip;
 	int fd = open_listener(spec, l->address, err, errlen);
 	if (fd < 0)
 		return fd;
@@ -321,9 +418,11 @@ static int start_listener(struct tm_http *h, struct http_listener *l, const char
 		MHD_OPTION_ARRAY, tls,
 		MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, h->idle_timeout_s,
+		MHD_OPTION_CONNECTION_LIMIT, max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, max_per_ip,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 		MHD_OPTION_END);
 	if (!l->daemon) {
 		snprintf(err, errlen, "libmicrohttpd failed to start on %s%s", l->address,
@@ -331,6 +430,28 @@ static int start_listener(struct tm_http *h, struct http_listener *l, const char
 					   "certificate and its private key?" : "");
 		close(fd);
 		return -EIO;
+	}
+	return 0;
+}
+
+/* the limits, the UDP listeners to count, and the metrics */
+static int http_init_limits(struct tm_http *h, const struct tm_http_options *opt, char *err,
+			    size_t errlen)
+{
+	h->idle_timeout_s = opt->idle_timeout_s ? opt->idle_timeout_s : IDLE_TIMEOUT_S;
+	h->request_timeout_s = opt->request_timeout_s ? opt->request_timeout_s
+						      : REQUEST_TIMEOUT_S;
+	for (size_t i = 0; i < opt->n_udp && h->n_udp < HTTP_MAX_UDP; i++)
+		h->udp[h->n_udp++] = opt->udp[i];
+	for (int i = 0; i < HTTP_ROUTE_COUNT; i++)
+		tm_mhist_init(&h->route_seconds[i], tm_mhist_duration_ns, TM_MHIST_DURATION_N, 1e-9);
+	if (opt->client_rate > 0) {
+		double burst = opt->client_burst > 0 ? opt->client_burst : opt->client_rate;
+		h->client_limit = tm_client_limit_new(opt->client_rate, burst);
+		if (!h->client_limit) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -357,15 +478,21 @@ int tm_http_start(const struct tm_http_options *opt, struct tm_store *store,
 	h->tls_cert_pem = opt->tls_key_pem ? opt->tls_cert_pem : NULL;
 	h->tls_key_pem = opt->tls_cert_pem ? opt->tls_key_pem : NULL;
 	h->access_log = opt->access_log;
-	int rc = tm_workers_start(opt->threads ? opt->threads : 1, &h->workers);
+	int rc = http_init_limits(h, opt, err, errlen);
+	if (rc) {
+		free(h);
+		return rc;
+	}
+	rc = tm_workers_start(opt->threads ? opt->threads : 1, &h->workers);
 	if (rc) {
 		snprintf(err, errlen, "cannot start decoder threads: %s", strerror(-rc));
+		tm_client_limit_free(h->client_limit);
 		free(h);
 		return rc;
 	}
 	for (; h->n_listeners < opt->n_listen; h->n_listeners++) {
 		rc = start_listener(h, &h->listeners[h->n_listeners], opt->listen[h->n_listeners],
-				    opt->threads, err, errlen);
+				    opt, err, errlen);
 		if (rc) {
 			tm_http_stop(h);
 			return rc;
@@ -404,5 +531,6 @@ void tm_http_stop(struct tm_http *h)
 	tm_workers_stop(h->workers);
 	for (size_t i = 0; i < h->n_listeners; i++)
 		MHD_stop_daemon(h->listeners[i].daemon);
+	tm_client_limit_free(h->client_limit);
 	free(h);
 }

@@ -11,7 +11,9 @@
 
 #include <stddef.h>
 
+#include "metrics.h"
 #include "store.h"
+#include "udp.h"
 #include "writer.h"
 
 #define TM_HTTP_MAX_LISTEN 8
@@ -28,6 +30,21 @@ struct tm_http_options {
 	const char *tls_cert_pem;  /* both or neither: every listener serves HTTPS */
 	const char *tls_key_pem;
 	struct tm_access_log *access_log;
+	/* limits (docs/operations.md); 0 = the default in parentheses */
+	unsigned max_connections;          /* per listener (4096) */
+	unsigned max_connections_per_ip;   /* per listener; 0: no limit */
+	unsigned idle_timeout_s;           /* a connection quiet this long is closed (60) */
+	unsigned request_timeout_s;        /* headers to the end of the body (120) */
+	double client_rate;                /* spans/s per client address; 0: no limit */
+	double client_burst;               /* spans; 0: one second of client_rate */
+	const struct tm_http_udp *udp;     /* the UDP listeners, counted in /metrics */
+	size_t n_udp;
+};
+
+/* a UDP listener whose counts /metrics shows under a protocol */
+struct tm_http_udp {
+	struct tm_udp *udp;
+	enum tm_protocol protocol;
 };
 
 struct tm_http;

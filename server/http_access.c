@@ -137,8 +137,7 @@ void http_access_log_begin(struct http_request *r, const char *method)
 	struct tm_access_log *log = r->http->access_log;
 	if (!log)
 		return;
-	r->start_ns = monotonic_ns();
-	struct tm_buf b;
+	struct tm_buf b;   /* r->start_ns was set with the request */
 	tm_buf_init(&b);
 	add_client(&b, r->conn);
 	tm_buf_add_str(&b, " ");

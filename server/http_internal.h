@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "client_limit.h"
+#include "metrics.h"
 #include "batch.h"
 #include "gzip.h"
 #include "http.h"
@@ -16,6 +18,34 @@
 
 /* the address string of a listener: "[v6]:port" fits too */
 #define HTTP_ADDR_LEN 64
+
+/* the route="..." label of request metrics: route names, never raw paths */
+enum http_route {
+	ROUTE_NOT_FOUND,
+	ROUTE_INGEST_OTLP,        /* the ingest routes, in enum tm_protocol's order */
+	ROUTE_INGEST_ZIPKIN_V2,
+	ROUTE_INGEST_ZIPKIN_V1,
+	ROUTE_INGEST_JAEGER,
+	ROUTE_TRACE,
+	ROUTE_CRITICAL_PATH,
+	ROUTE_JAEGER_QUERY,
+	ROUTE_ZIPKIN_QUERY,
+	ROUTE_SLOW_TRACES,
+	ROUTE_SERVICEMAP,
+	ROUTE_PAGE,
+	ROUTE_FAVICON,
+	ROUTE_METRICS,
+	ROUTE_HEALTHZ,
+	ROUTE_READYZ,
+	HTTP_ROUTE_COUNT
+};
+
+const char *http_route_name(enum http_route route);
+
+#define HTTP_MAX_UDP 4
+
+/* why a request was cut off before it was answered */
+enum { HTTP_CUT_REQUEST_TIMEOUT, HTTP_CUT_IDLE_TIMEOUT, HTTP_CUT_COUNT };
 
 struct http_listener {
 	struct MHD_Daemon *daemon;
@@ -38,6 +68,15 @@ struct tm_http {
 	struct tm_access_log *access_log;   /* NULL: none */
 	const char *tls_cert_pem;     /* NULL: plain HTTP */
 	const char *tls_key_pem;
+	unsigned idle_timeout_s, request_timeout_s;
+	struct tm_client_limit *client_limit;   /* NULL: no --client-rate */
+	struct tm_http_udp udp[HTTP_MAX_UDP];
+	size_t n_udp;
+	/* self-metrics */
+	struct tm_ingest_counters ingest;
+	struct tm_mhist route_seconds[HTTP_ROUTE_COUNT];
+	atomic_uint_least64_t connections_open, connections_total;
+	atomic_uint_least64_t requests_cut[HTTP_CUT_COUNT];
 };
 
 /* how an ingest route answers, by the ecosystem of its clients */
@@ -91,6 +130,12 @@ struct http_request {
 	uint64_t bytes;                /* of the response body */
 	uint64_t start_ns;             /* CLOCK_MONOTONIC at the headers */
 	char *access_head;             /* owned: "CLIENT METHOD PATH", or NULL */
+	/* limits and self-metrics (start_ns, status above) */
+	enum http_route route;
+	int timeout_lowered;           /* the connection's timeout bounds the body */
+	enum tm_protocol protocol;     /* ingest */
+	int refusal;                   /* enum tm_refusal when known, else -1 */
+	const struct sockaddr *client; /* MHD's, valid for the connection */
 };
 
 /* queues a response that takes ownership of body->data (body is reset). */
@@ -109,10 +154,19 @@ void http_access_log_end(struct http_request *r);
 
 /* handlers, each in its own file */
 int ingest_route_exists(const char *path, const char *method);
+enum tm_protocol ingest_route_protocol(const char *path);
 enum MHD_Result ingest_begin(struct http_request *r, const char *method);
 enum MHD_Result api_trace_get(struct http_request *r, const char *method);
 int api_critical_path_route_exists(const char *path);   /* /api/traces/{id}/critical-path */
 enum MHD_Result api_critical_path_get(struct http_request *r, const char *method);
 enum MHD_Result web_page_get(struct http_request *r, const char *method);
+/* GET /metrics, /healthz, /readyz (metrics_http.c) */
+enum MHD_Result http_metrics_get(struct http_request *r, const char *method);
+enum MHD_Result http_healthz_get(struct http_request *r, const char *method);
+enum MHD_Result http_readyz_get(struct http_request *r, const char *method);
+/* why ingest is refused now (for /readyz), or NULL when it is not */
+const char *http_refusing_ingest(struct tm_http *h, char *buf, size_t len);
+/* monotonic ns */
+uint64_t http_mono_ns(void);
 
 #endif

@@ -36,21 +36,26 @@ struct ingest_route {
 	const char *path;
 	const char *supported;          /* for the 415 message */
 	struct ingest_format formats[3];
+	enum tm_protocol protocol;      /* in /metrics */
 };
 
 static const struct ingest_route routes[] = {
 	{ "/v1/traces", "application/x-protobuf, application/json",
 	  { { "application/x-protobuf", tm_ingest_otlp_proto, REPLY_OTLP_PROTO },
-	    { "application/json", tm_ingest_otlp_json, REPLY_OTLP_JSON } } },
+	    { "application/json", tm_ingest_otlp_json, REPLY_OTLP_JSON } },
+	  TM_PROTO_OTLP },
 	{ "/api/v2/spans", "application/json, application/x-protobuf",
 	  { { "application/json", tm_ingest_zipkin_v2_json, REPLY_ACCEPTED },
-	    { "application/x-protobuf", tm_ingest_zipkin_proto, REPLY_ACCEPTED } } },
+	    { "application/x-protobuf", tm_ingest_zipkin_proto, REPLY_ACCEPTED } },
+	  TM_PROTO_ZIPKIN_V2 },
 	{ "/api/v1/spans", "application/json",
-	  { { "application/json", tm_ingest_zipkin_v1_json, REPLY_ACCEPTED } } },
+	  { { "application/json", tm_ingest_zipkin_v1_json, REPLY_ACCEPTED } },
+	  TM_PROTO_ZIPKIN_V1 },
 	{ "/api/traces", "application/x-thrift, application/vnd.apache.thrift.binary",
 	  { { "application/x-thrift", tm_ingest_jaeger_thrift, REPLY_ACCEPTED },
 	    { "application/vnd.apache.thrift.binary", tm_ingest_jaeger_thrift,
-	      REPLY_ACCEPTED } } },
+	      REPLY_ACCEPTED } },
+	  TM_PROTO_JAEGER_THRIFT },
 };
 
 int ingest_route_exists(const char *path, const char *method)
@@ -72,11 +77,41 @@ static const struct ingest_route *find_route(const char *path)
 	return NULL;
 }
 
+enum tm_protocol ingest_route_protocol(const char *path)
+{
+	const struct ingest_route *route = find_route(path);
+	return route ? route->protocol : TM_PROTO_OTLP;
+}
+
+/* the reason of a refusal whose cause did not name one */
+static enum tm_refusal refusal_of(unsigned status)
+{
+	switch (status) {
+	case 405: return TM_REFUSE_METHOD;
+	case 413: return TM_REFUSE_TOO_LARGE;
+	case 415: return TM_REFUSE_MEDIA_TYPE;
+	case 429: return TM_REFUSE_CLIENT_RATE;
+	case 507: return TM_REFUSE_STORE_FULL;
+	case 503: return TM_REFUSE_STORE_ERROR;
+	default: return status >= 500 ? TM_REFUSE_STORE_ERROR : TM_REFUSE_INVALID;
+	}
+}
+
+/* every answer of an ingest request passes here or through reply_stored */
+static void count_refused(struct http_request *r, unsigned status)
+{
+	struct tm_ingest_counters *c = &r->http->ingest;
+	enum tm_refusal why = r->refusal >= 0 ? (enum tm_refusal)r->refusal : refusal_of(status);
+	tm_counter_add(&c->requests_refused[r->protocol][why], 1);
+	tm_counter_add(&c->spans_refused[r->protocol][why], r->batch.n_spans);
+}
+
 static enum MHD_Result reply_error(struct http_request *r, unsigned status, const char *msg)
 {
 	struct tm_buf out;
 	tm_buf_init(&out);
-	if (status == 429 || status == 503 || status == 507)
+	count_refused(r, status);
+	if ((status == 429 || status == 503 || status == 507) && !r->retry_after_s)
 		r->retry_after_s = RETRY_AFTER_S;
 	switch (r->reply) {
 	case REPLY_OTLP_PROTO:
@@ -97,11 +132,22 @@ static enum MHD_Result reply_error(struct http_request *r, unsigned status, cons
 	return http_respond_buf(r, status, "text/plain; charset=utf-8", &out);
 }
 
+static void count_stored(struct http_request *r)
+{
+	struct tm_ingest_counters *c = &r->http->ingest;
+	tm_counter_add(&c->requests_accepted[r->protocol], 1);
+	tm_counter_add(&c->spans_accepted[r->protocol], r->batch.n_spans);
+}
+
 static enum MHD_Result reply_stored(struct http_request *r)
 {
 	struct tm_buf out;
 	tm_buf_init(&out);
 	const struct tm_ingest_report *rep = &r->report;
+	/* Zipkin and Jaeger have no partial success: all-rejected is a 400 */
+	if (r->reply == REPLY_ACCEPTED && rep->rejected && !rep->accepted)
+		return reply_error(r, 400, rep->message);
+	count_stored(r);
 	switch (r->reply) {
 	case REPLY_OTLP_PROTO:
 		if (rep->rejected)
@@ -121,9 +167,6 @@ static enum MHD_Result reply_stored(struct http_request *r)
 	case REPLY_ACCEPTED:
 		break;
 	}
-	/* Zipkin and Jaeger have no partial success: all-rejected is a 400 */
-	if (rep->rejected && !rep->accepted)
-		return reply_error(r, 400, rep->message);
 	if (rep->rejected) {
 		char why[sizeof(rep->message) + 64];
 		LOG(TM_LOG_WARN, "%s: %zu spans rejected: %s", r->path, rep->rejected,
@@ -175,6 +218,7 @@ static unsigned check_headers(struct http_request *r, const char *method, char *
 		return 415;
 	}
 	if (atomic_load(&r->http->stopping)) {
+		r->refusal = TM_REFUSE_SHUTTING_DOWN;
 		snprintf(msg, msglen, "server is shutting down");
 		return 503;
 	}
@@ -256,6 +300,11 @@ static int refuse_declared_length_now(struct http_request *r, const char *ce)
 
 enum MHD_Result ingest_begin(struct http_request *r, const char *method)
 {
+	r->protocol = ingest_route_protocol(r->path);
+	tm_counter_add(&r->http->ingest.requests_received[r->protocol], 1);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	r->client = ci ? ci->client_addr : NULL;
 	char msg[256];
 	unsigned status = check_headers(r, method, msg, sizeof(msg));
 	if (status)
@@ -264,13 +313,30 @@ enum MHD_Result ingest_begin(struct http_request *r, const char *method)
 						     MHD_HTTP_HEADER_CONTENT_ENCODING);
 	if (ce && !strcasecmp(ce, "gzip")) {
 		r->inflater = tm_inflate_new(r->http->max_body_bytes);
-		if (!r->inflater)
+		if (!r->inflater) {
+			r->refusal = TM_REFUSE_NO_MEMORY;
 			return reply_error(r, 503, "out of memory");
+		}
 	}
 	if (refuse_declared_length_now(r, ce))
 		return reply_error(r, 413, r->upload_message);
 	r->on_body_done = on_body_done;
 	return MHD_YES;
+}
+
+/* --client-rate: 0, or 429 with Retry-After set */
+static unsigned take_client_rate(struct http_request *r, const char **msg)
+{
+	struct tm_client_limit *l = r->http->client_limit;
+	if (!l)
+		return 0;
+	unsigned wait = tm_client_limit_take(l, r->client, r->batch.n_spans, http_mono_ns());
+	if (!wait)
+		return 0;
+	r->retry_after_s = wait;
+	r->refusal = TM_REFUSE_CLIENT_RATE;
+	*msg = "this client sends more spans per second than --client-rate allows, retry later";
+	return 429;
 }
 
 /* hands a decoded batch to the writer; 0, or the status to answer with */
@@ -279,8 +345,15 @@ static unsigned submit_batch(struct http_request *r, const char **msg)
 	r->write_req.batch = &r->batch;
 	r->write_req.bytes = r->body.len + r->batch.bytes;
 	r->write_req.done = on_committed;
+	unsigned status = take_client_rate(r, msg);
+	if (status)
+		return status;
 	int rc = tm_writer_reserve(r->http->writer, r->write_req.bytes);
 	if (rc) {
+		if (r->http->client_limit)
+			tm_client_limit_give_back(r->http->client_limit, r->client,
+						  r->batch.n_spans);
+		r->refusal = rc == -EAGAIN ? TM_REFUSE_QUEUE_FULL : TM_REFUSE_SHUTTING_DOWN;
 		*msg = rc == -EAGAIN ? "write queue is full, retry later" : "server is shutting down";
 		return 503;
 	}
@@ -300,8 +373,19 @@ static void decode_job(struct tm_job *job)
 	int rc = r->decode(r->body.data, r->body.len, &r->arena, &r->batch, &r->report);
 	const char *msg = r->report.message;
 	unsigned status = rc == -EBADMSG ? 400 : rc == -E2BIG ? 413 : rc ? 503 : 0;
-	if (rc && status == 503)
+	if (rc && status == 503) {
+		r->refusal = TM_REFUSE_NO_MEMORY;
 		msg = "out of memory while decoding the request";
+	}
+	struct tm_ingest_counters *c = &r->http->ingest;
+	if (rc) {
+		r->batch.n_spans = 0;   /* nothing of a refused body counts as decoded */
+	} else {
+		tm_counter_add(&c->spans_received[r->protocol],
+				r->batch.n_spans + r->report.rejected);
+		tm_counter_add(&c->spans_refused[r->protocol][TM_REFUSE_INVALID],
+				r->report.rejected);
+	}
 	if (!status && r->batch.n_spans) {
 		status = submit_batch(r, &msg);
 		if (!status)

@@ -22,6 +22,7 @@
 #include "store.h"
 #include "tracemap_version.h"
 #include "query_params.h"
+#include "retention.h"
 #include "udp.h"
 #include "ingest_jaeger.h"
 #include "ingest_xray.h"
@@ -51,6 +52,7 @@ static int open_store(const struct tm_config *cfg, int read_only, struct tm_stor
 		.dir = cfg->data_dir,
 		.sync = cfg->sync_none ? TM_SYNC_NONE : TM_SYNC_FULL,
 		.read_only = read_only,
+		.map_size = cfg->max_size_bytes,   /* 0: address space, the disk bounds it */
 	};
 	int rc = tm_store_open(&opt, st);
 	if (rc && cfg->command == TM_CMD_SERVE)
@@ -112,6 +114,23 @@ static int run_query(const struct tm_config *cfg)
 		fprintf(stderr, "tracemap: %s\n", err);
 		return rc == -ENOENT ? 1 : 2;
 	}
+	return 0;
+}
+
+static int run_compact(const struct tm_config *cfg)
+{
+	uint64_t before = 0, after = 0;
+	int rc = tm_store_compact(cfg->data_dir, &before, &after);
+	if (rc == -EBUSY) {
+		fprintf(stderr, "tracemap: compact: the store in %s is in use (stop the server "
+			"first)\n", cfg->data_dir);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "tracemap: compact %s: %s\n", cfg->data_dir, tm_store_strerror(rc));
+		return 2;
+	}
+	printf("before %" PRIu64 "\nafter %" PRIu64 "\n", before, after);
 	return 0;
 }
 
@@ -255,6 +274,7 @@ struct running {
 	struct tm_store *store;
 	struct tm_analyzer *analyzer;
 	struct tm_writer *writer;
+	struct tm_retention *retention;
 	struct udp_listener udp[N_UDP_LISTENERS];
 	struct tm_http *http;
 	struct tm_access access;   /* tokens, TLS, access log: read before the rest */
@@ -273,6 +293,25 @@ static int check_addresses(const struct tm_config *cfg, const struct udp_listene
 	return udp_listeners_check(udp);
 }
 
+/* the limits of tm_http_options, and the UDP listeners /metrics counts */
+static void set_limits(const struct tm_config *cfg, const struct running *r,
+		       struct tm_http_options *hopt, struct tm_http_udp *udp)
+{
+	hopt->max_connections = cfg->max_connections;
+	hopt->max_connections_per_ip = cfg->max_connections_per_ip;
+	hopt->idle_timeout_s = (unsigned)(cfg->idle_timeout_ns / 1000000000ull);
+	hopt->request_timeout_s = (unsigned)(cfg->request_timeout_ns / 1000000000ull);
+	hopt->client_rate = cfg->client_rate;
+	hopt->client_burst = cfg->client_burst;
+	hopt->udp = udp;
+	for (size_t i = 0; i < N_UDP_LISTENERS; i++)
+		if (r->udp[i].udp)
+			udp[hopt->n_udp++] = (struct tm_http_udp){
+				r->udp[i].udp, r->udp[i].decode == tm_ingest_xray_datagram
+						       ? TM_PROTO_XRAY_UDP
+						       : TM_PROTO_JAEGER_UDP };
+}
+
 static int start_all(const struct tm_config *cfg, struct running *r)
 {
 	if (open_store(cfg, 0, &r->store))
@@ -288,14 +327,26 @@ static int start_all(const struct tm_config *cfg, struct running *r)
 		LOG(TM_LOG_ERROR, "cannot start the writer: %s", strerror(-rc));
 		return rc;
 	}
+	struct tm_retention_options ropt = {
+		cfg->data_dir, cfg->retention_ns, cfg->max_size_bytes, cfg->min_free_disk_bytes,
+		!cfg->no_size_eviction, cfg->clock_offset_ns, cfg->clock_offset_file,
+	};
+	rc = tm_retention_start(r->store, r->writer, &ropt, &r->retention);
+	if (rc) {
+		LOG(TM_LOG_ERROR, "cannot start retention: %s", strerror(-rc));
+		return rc;
+	}
 	rc = udp_listeners_start(r->udp, r->writer);
 	if (rc)
 		return rc;
-	struct tm_http_options hopt = { .listen = cfg->listen, .n_listen = cfg->n_listen,
-					.max_body_bytes = cfg->max_body_bytes,
-					.threads = cfg->threads,
-					.smap = tm_analyzer_smap(r->analyzer) };
+	struct tm_http_options hopt = {
+		.listen = cfg->listen, .n_listen = cfg->n_listen,
+		.max_body_bytes = cfg->max_body_bytes, .threads = cfg->threads,
+		.smap = tm_analyzer_smap(r->analyzer),
+	};
 	tm_access_http_options(&r->access, &hopt);
+	struct tm_http_udp udp[N_UDP_LISTENERS];
+	set_limits(cfg, r, &hopt, udp);
 	char err[256];
 	rc = tm_http_start(&hopt, r->store, r->writer, &r->http, err, sizeof(err));
 	if (rc)
@@ -312,6 +363,7 @@ static void stop_all(struct running *r)
 		tm_http_quiesce(r->http, DRAIN_TIMEOUT_MS);
 	udp_listeners_stop(r->udp);
 	tm_writer_stop(r->writer);
+	tm_retention_stop(r->retention);   /* after the writer: it makes the writer room */
 	tm_analyzer_stop(r->analyzer);
 	tm_http_stop(r->http);
 	tm_store_close(r->store);
@@ -401,6 +453,8 @@ static int run(const struct tm_config *cfg)
 		return run_demo(cfg);
 	case TM_CMD_EXPORT:
 		return run_export(cfg);
+	case TM_CMD_COMPACT:
+		return run_compact(cfg);
 	case TM_CMD_SERVE:
 		break;
 	}

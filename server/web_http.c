@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "query_params.h"
+#include "servicemap.h"
 #include "web.h"
 
 #define HTML_TYPE "text/html; charset=utf-8"
@@ -286,7 +287,8 @@ enum MHD_Result web_page_get(struct http_request *r, const char *method)
 	}
 	if (!strcmp(r->path, "/lookup"))
 		return lookup(r);
-	struct tm_web_ctx c = { .arena = &r->arena, .now_ns = now_ns() };
+	struct tm_web_ctx c = { .arena = &r->arena, .now_ns = now_ns(),
+				.smap_cache = tm_smap_cache_of(r->http->smap) };
 	int rc = tm_store_reader_begin(r->http->store, &c.rd);
 	if (rc)
 		return error_page(r, 500, tm_store_strerror(rc));

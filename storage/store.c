@@ -91,11 +91,22 @@ void store_chunk_key(unsigned char key[CHUNK_KEY_LEN], uint64_t seq,
 	memcpy(key + 8, trace_id, TM_TRACE_ID_LEN);
 }
 
-static uint64_t now_ns(void)
+uint64_t store_now(struct tm_store *st)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
+	       atomic_load_explicit(&st->clock_offset_ns, memory_order_relaxed);
+}
+
+uint64_t tm_store_now(struct tm_store *st)
+{
+	return store_now(st);
+}
+
+void tm_store_set_clock_offset(struct tm_store *st, uint64_t offset_ns)
+{
+	atomic_store_explicit(&st->clock_offset_ns, offset_ns, memory_order_relaxed);
 }
 
 /*---- state record ----*/
@@ -205,6 +216,7 @@ int tm_store_open(const struct tm_store_options *opt, struct tm_store **out)
 	if (!st)
 		return -ENOMEM;
 	st->read_only = opt->read_only;
+	pthread_mutex_init(&st->retention_lock, NULL);
 	tm_buf_init(&st->chunk_buf);
 	tm_buf_init(&st->entries_buf);
 	tm_buf_init(&st->row_buf);
@@ -246,6 +258,7 @@ void tm_store_close(struct tm_store *st)
 	store_names_clear(st);
 	free(st->pspans);
 	free(st->recs);
+	pthread_mutex_destroy(&st->retention_lock);
 	free(st);
 }
 
@@ -504,7 +517,7 @@ static int write_commit_time(struct tm_store *st, MDB_txn *txn, uint64_t seq)
 {
 	unsigned char key[8], val[8];
 	store_put_be64(key, seq);
-	store_put_be64(val, now_ns());
+	store_put_be64(val, store_now(st));
 	MDB_val k = { 8, key }, v = { 8, val };
 	return store_errno(mdb_put(txn, st->commits, &k, &v, MDB_APPEND));
 }

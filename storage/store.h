@@ -259,7 +259,11 @@ int tm_store_replay(struct tm_store_reader *rd, uint64_t from_seq, uint64_t to_s
  * They are written by one analysis thread in its own transactions (LMDB
  * serializes them with the span writer's), together with how far through
  * the commits the analysis got, so that after a crash it resumes exactly
- * where its last write ended. */
+ * where its last write ended.
+ * Retention deletes the rows about minutes before the earliest span start
+ * still stored, so their keys must begin with time: TM_AUX_ROLLUPS keys
+ * with res[1] period[4] (big-endian; res 'm', 't', 'h' for periods of 1, 10
+ * and 60 minutes since the epoch), TM_AUX_PROFILES keys with minute[4]. */
 
 enum tm_aux_table { TM_AUX_ROLLUPS, TM_AUX_PROFILES };
 
@@ -288,5 +292,74 @@ int tm_aux_iter_open(struct tm_store_reader *rd, enum tm_aux_table t, const void
 int tm_aux_iter_next(struct tm_aux_iter *it, const void **key, size_t *klen, const void **val,
 		     size_t *vlen);
 void tm_aux_iter_close(struct tm_aux_iter *it);
+
+/*---- retention and room (store_retention.c, store_space.c) ----
+ *
+ * Old traces are deleted from the front of the store (oldest commit first)
+ * in small steps, each one short write transaction, so that the span
+ * writer's commits interleave with them.  A trace goes whole: with the
+ * piece that made it old go its later pieces (docs/storage.md, "Retention").
+ * The store's clock (commit times, and so ages) is the wall clock plus an
+ * offset that tests may set. */
+
+struct tm_retention_req {
+	uint64_t cutoff_ns;   /* delete traces first stored before this (store clock); 0: none */
+	int evict;            /* delete the oldest traces whatever their age */
+	size_t max_pieces;    /* bound of one step; 0: 256 */
+};
+
+struct tm_retention_result {
+	uint64_t traces, pieces, spans;
+	uint64_t aux_rows;    /* service-map rows older than every stored span */
+	int more;             /* the front still holds what the request deletes */
+};
+
+/* deletes one step's worth of old traces in one write transaction.  May be
+ * called from any thread (steps are serialized with each other; LMDB
+ * serializes them with tm_store_write).  Returns 0 or a negative errno. */
+int tm_store_retention_step(struct tm_store *st, const struct tm_retention_req *req,
+			    struct tm_retention_result *out);
+
+/* what every step of this process deleted (counters; any thread) */
+struct tm_retention_stats {
+	uint64_t steps;
+	uint64_t traces, pieces, spans, aux_rows;
+	uint64_t evicted_traces;   /* of traces: deleted for room, not for age */
+};
+void tm_store_retention_stats(struct tm_store *st, struct tm_retention_stats *out);
+
+/* the store's notion of now: wall clock plus offset_ns (for tests) */
+void tm_store_set_clock_offset(struct tm_store *st, uint64_t offset_ns);
+uint64_t tm_store_now(struct tm_store *st);
+
+struct tm_store_space {
+	uint64_t used_bytes;   /* pages in use by every table (free pages not counted) */
+	uint64_t file_bytes;   /* pages the file has grown to (LMDB never shrinks it) */
+	uint64_t map_bytes;    /* the map size: the store cannot grow past it */
+};
+int tm_store_space(struct tm_store *st, struct tm_store_space *out);
+
+/* the watermark rule, a pure function: the store may use up to limit_bytes
+ * (the smaller of max_bytes and what the disk allows beside the file while
+ * leaving min_free_disk_bytes); above the high watermark (90% of it, or
+ * 4 MiB below it but at most 25%, whichever is lower) old traces are
+ * evicted down to the low one (as far again below). */
+struct tm_space_input {
+	uint64_t used_bytes, file_bytes;
+	uint64_t max_bytes;             /* 0: no bound but the disk */
+	uint64_t disk_free_bytes, min_free_disk_bytes;
+};
+struct tm_space_plan {
+	uint64_t limit_bytes, high_bytes, low_bytes;
+	int evict;        /* used above the high watermark */
+	int low_disk;     /* the disk is below min_free_disk and the file would have to grow */
+};
+void tm_space_plan(const struct tm_space_input *in, struct tm_space_plan *out);
+
+/* writes a compacted copy of the store in dir (mdb_env_copy2 with
+ * MDB_CP_COMPACT) and puts it in place of the old file.  -EBUSY when a
+ * process has the store open; a server started meanwhile waits for it.
+ * before/after: the file's size. */
+int tm_store_compact(const char *dir, uint64_t *before_bytes, uint64_t *after_bytes);
 
 #endif

@@ -212,12 +212,22 @@ static int check_tindex(struct check_ctx *c)
 		return store_errno(rc);
 	MDB_val k, v;
 	uint64_t refs = 0;
+	unsigned char bucket[8] = { 0 };
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 + TM_TRACE_ID_LEN)
+		if (k.mv_size != 8 + TM_TRACE_ID_LEN) {
 			problem(c, "index key of %zu bytes", k.mv_size);
-		else
-			check_index_entry(c, &k, &v, &refs);
+			continue;
+		}
+		check_index_entry(c, &k, &v, &refs);
+		/* a lookup probes only the buckets listed: each entry's must be */
+		if (memcmp(bucket, k.mv_data, 8)) {
+			memcpy(bucket, k.mv_data, 8);
+			MDB_val bk = { 8, bucket }, bv;
+			if (mdb_get(c->txn, c->st->buckets, &bk, &bv))
+				problem(c, "index entry of bucket %llu, which is not listed",
+					(unsigned long long)store_get_be64(bucket));
+		}
 	}
 	mdb_cursor_close(cur);
 	if (refs != c->sealed_chunks)
@@ -239,7 +249,8 @@ static int identity_cmp(const void *a, const void *b)
 
 static void count_traces_and_duplicates(struct check_ctx *c)
 {
-	qsort(c->ids, c->n_ids, sizeof(*c->ids), identity_cmp);
+	if (c->n_ids)   /* an empty store has no array: qsort wants one */
+		qsort(c->ids, c->n_ids, sizeof(*c->ids), identity_cmp);
 	for (size_t i = 0; i < c->n_ids; i++) {
 		if (i == 0 || memcmp(c->ids[i].trace_id, c->ids[i - 1].trace_id, TM_TRACE_ID_LEN))
 			c->out->traces++;

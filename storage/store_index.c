@@ -229,3 +229,29 @@ int store_find_trace(struct tm_store *st, MDB_txn *txn,
 	}
 	return rc;
 }
+
+int store_bucket_of(struct tm_store *st, MDB_txn *txn, uint64_t seq, uint64_t *first,
+		    uint64_t *last)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, st->buckets, &cur);
+	if (rc)
+		return store_errno(rc);
+	unsigned char key[8];
+	store_put_be64(key, seq);
+	MDB_val k = { 8, key }, v;
+	/* the bucket starting at seq, else the one before the next start */
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && store_get_be64(k.mv_data) != seq)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc)
+		return store_errno(rc);
+	if (k.mv_size != 8 || v.mv_size != 16)
+		return -EBADMSG;
+	*first = store_get_be64(k.mv_data);
+	*last = store_get_be64(v.mv_data);
+	return *first <= seq && seq <= *last ? 0 : -ENOENT;
+}

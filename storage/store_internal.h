@@ -3,6 +3,8 @@
 #define TM_STORE_INTERNAL_H
 
 #include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -90,6 +92,11 @@ struct tm_store {
 	struct tm_span_rec *recs;
 	size_t n_recs, cap_recs;
 	uint32_t value_counts[TM_BATCH_MAX_VALUE_KEYS];
+	/* retention (store_retention.c): one step at a time, any thread */
+	pthread_mutex_t retention_lock;
+	_Atomic uint64_t clock_offset_ns;
+	_Atomic uint64_t ret_steps, ret_traces, ret_pieces, ret_spans, ret_aux_rows;
+	_Atomic uint64_t ret_evicted_traces;
 };
 
 /* one span of a group commit, with the ids its batch's blobs got */
@@ -137,6 +144,14 @@ int store_write_pieces(struct tm_store *st, MDB_txn *txn, struct store_state *s,
 		       uint64_t seq, const struct span_ref *refs, size_t n);
 void store_chunk_key(unsigned char key[CHUNK_KEY_LEN], uint64_t seq,
 		     const uint8_t trace_id[TM_TRACE_ID_LEN]);
+
+/* the store's clock: wall clock plus the test offset */
+uint64_t store_now(struct tm_store *st);
+
+/* the bucket holding a sealed commit: its first and last seq; -ENOENT when
+ * no bucket holds it */
+int store_bucket_of(struct tm_store *st, MDB_txn *txn, uint64_t seq, uint64_t *first,
+		    uint64_t *last);
 
 int store_state_read(struct tm_store *st, MDB_txn *txn, struct store_state *out);
 int store_state_write(struct tm_store *st, MDB_txn *txn, const struct store_state *s);

@@ -50,21 +50,8 @@
 
 #include <gvc.h>
 
+#include "svg_chart.h"
 #include "web.h"
-
-static void buf_printf(struct tm_buf *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void buf_printf(struct tm_buf *out, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		tm_buf_add(out, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
 
 /*---- text: UTF-8 cleaned for display, then escaped for DOT or HTML ----*/
 
@@ -297,10 +284,10 @@ static int plan_init(struct plan *p, const struct tm_smap_map *m,
 						       : &m->edges[i - m->n_nodes].stat;
 		struct pcts *x = is_node ? &p->node_pct[i] : &p->edge_pct[i - m->n_nodes];
 		memset(x, 0, sizeof(*x));
-		if (s->hist && s->calls) {
-			x->p50 = tm_hist_percentile(s->hist, 0.5);
-			x->p90 = tm_hist_percentile(s->hist, 0.9);
-			x->p99 = tm_hist_percentile(s->hist, 0.99);
+		if (s->calls) {   /* the query's own percentiles: hist may be left out */
+			x->p50 = s->p50_ns;
+			x->p90 = s->p90_ns;
+			x->p99 = s->p99_ns;
 		}
 	}
 	if (!opt->operation_level || p->sfdp || !m->n_nodes)
@@ -354,7 +341,7 @@ static void stat_line(struct tm_buf *t, const struct tm_smap_stat *s, const stru
 	char rate[12], p99[12];
 	tm_graph_fmt_rate(rate, (double)s->calls / window_s);
 	tm_graph_fmt_ns(p99, x->p99);
-	buf_printf(t, "%s%s \xc2\xb7 p99 %s", rate, unit, s->calls ? p99 : "-");
+	tm_web_printf(t, "%s%s \xc2\xb7 p99 %s", rate, unit, s->calls ? p99 : "-");
 }
 
 /* node label lines 2 and 3 */
@@ -368,7 +355,7 @@ static void node_numbers(struct tm_buf *t, const struct plan *p, size_t i, int l
 		tm_buf_add_str(t, "no requests");
 	} else {
 		tm_graph_fmt_share(share, s->errors, s->calls);
-		buf_printf(t, "%s errors", share);
+		tm_web_printf(t, "%s errors", share);
 	}
 }
 
@@ -382,7 +369,7 @@ static void edge_numbers(struct tm_buf *t, const struct plan *p, size_t i, int l
 		stat_line(t, s, &p->edge_pct[i], p->window_s, "/s");
 	} else if (s->errors) {
 		tm_graph_fmt_share(share, s->errors, s->calls);
-		buf_printf(t, "%s err", share);
+		tm_web_printf(t, "%s err", share);
 	}
 }
 
@@ -392,13 +379,13 @@ static void stat_tooltip(struct tm_buf *t, const struct tm_smap_stat *s, const s
 	char rate[12], share[12], p50[12], p90[12], p99[12];
 	tm_graph_fmt_rate(rate, (double)s->calls / window_s);
 	tm_graph_fmt_share(share, s->errors, s->calls);
-	buf_printf(t, "\n%s: %llu (%s/s)\nerrors: %llu (%s)", what, (unsigned long long)s->calls,
+	tm_web_printf(t, "\n%s: %llu (%s/s)\nerrors: %llu (%s)", what, (unsigned long long)s->calls,
 		   rate, (unsigned long long)s->errors, share);
 	if (s->calls) {
 		tm_graph_fmt_ns(p50, x->p50);
 		tm_graph_fmt_ns(p90, x->p90);
 		tm_graph_fmt_ns(p99, x->p99);
-		buf_printf(t, "\np50 %s \xc2\xb7 p90 %s \xc2\xb7 p99 %s", p50, p90, p99);
+		tm_web_printf(t, "\np50 %s \xc2\xb7 p90 %s \xc2\xb7 p99 %s", p50, p90, p99);
 	}
 }
 
@@ -406,7 +393,7 @@ static void node_tooltip(struct tm_buf *t, const struct plan *p, size_t i)
 {
 	const struct tm_smap_node *n = &p->m->nodes[i];
 	clean_text(t, n->id, 0);
-	buf_printf(t, " (%s)", n->operation.len ? "operation" : tm_smap_kind_name(n->kind));
+	tm_web_printf(t, " (%s)", n->operation.len ? "operation" : tm_smap_kind_name(n->kind));
 	stat_tooltip(t, &n->stat, &p->node_pct[i], p->window_s, "requests");
 }
 
@@ -495,7 +482,7 @@ static void dot_url(struct tm_buf *out, const struct plan *p, enum tm_graph_part
 		for (size_t k = 0; k < u.len; k++) {
 			unsigned char c = u.data[k];
 			if (c == '"' || c == '\\' || c < 0x20)
-				buf_printf(out, "%%%02X", c);
+				tm_web_printf(out, "%%%02X", c);
 			else
 				tm_buf_add(out, &c, 1);
 		}
@@ -532,9 +519,9 @@ static void dot_node(struct tm_buf *out, const struct plan *p, size_t i, enum do
 		tm_buf_add_str(&t, "\n");
 		node_numbers(&t, p, i, 2);
 	}
-	buf_printf(out, "gn%zu [id=\"gn%zu\",class=\"k%d e%d\",label=", i, i, (int)n->kind, cls);
+	tm_web_printf(out, "gn%zu [id=\"gn%zu\",class=\"k%d e%d\",label=", i, i, (int)n->kind, cls);
 	dot_quoted(out, &t);
-	buf_printf(out, ",shape=%s,style=\"%s\",fillcolor=\"%s\",color=\"%s\",penwidth=%s", shape,
+	tm_web_printf(out, ",shape=%s,style=\"%s\",fillcolor=\"%s\",color=\"%s\",penwidth=%s", shape,
 		   style, FILL[cls], STROKE[cls], focus ? "3" : "1.2");
 	t.len = 0;
 	if (mode == DOT_VALUES)
@@ -561,7 +548,7 @@ static void dot_edge(struct tm_buf *out, const struct plan *p, size_t i, enum do
 	int cls = tm_graph_error_class(e->stat.errors, e->stat.calls);
 	struct tm_buf t;
 	tm_buf_init(&t);
-	buf_printf(out, "gn%zu -> gn%zu [id=\"ge%zu\",class=\"e%d\",penwidth=%.1f,color=\"%s\"",
+	tm_web_printf(out, "gn%zu -> gn%zu [id=\"ge%zu\",class=\"e%d\",penwidth=%.1f,color=\"%s\"",
 		   e->source, e->target, i, cls,
 		   edge_width((double)e->stat.calls / p->window_s), EDGE_COLOUR[cls]);
 	if (p->edge_labels) {
@@ -593,7 +580,7 @@ static void dot_cluster(struct tm_buf *out, const struct plan *p, size_t c, enum
 	size_t first = p->cluster_node[c];
 	struct tm_buf t;
 	tm_buf_init(&t);
-	buf_printf(out, "subgraph cluster_%zu {\ngraph [id=\"gc%zu\",label=", c, c);
+	tm_web_printf(out, "subgraph cluster_%zu {\ngraph [id=\"gc%zu\",label=", c, c);
 	clean_text(&t, p->m->nodes[first].service, TM_GRAPH_LABEL_CHARS);
 	dot_quoted(out, &t);
 	tm_buf_add_str(out, ",style=\"rounded,dashed\",color=\"#8a93a3\",fontsize=11");
@@ -616,7 +603,7 @@ static void dot_cluster(struct tm_buf *out, const struct plan *p, size_t c, enum
 
 static void dot_graph(struct tm_buf *out, const struct plan *p, enum dot_mode mode)
 {
-	buf_printf(out, "digraph tracemap {\n"
+	tm_web_printf(out, "digraph tracemap {\n"
 			"graph [layout=%s,fontname=\"%s\",fontsize=10,bgcolor=\"transparent\","
 			"pad=0.15,outputorder=edgesfirst,forcelabels=true,",
 		   p->sfdp ? "sfdp" : "dot", FONT);
@@ -625,7 +612,7 @@ static void dot_graph(struct tm_buf *out, const struct plan *p, enum dot_mode mo
 	tm_buf_add_str(out, p->sfdp ? "overlap=prism,sep=\"+6\",splines=false];\n"
 			    : p->layout_labels ? "rankdir=LR,nodesep=0.2,ranksep=0.4];\n"
 			    : "rankdir=LR,nodesep=0.25,ranksep=1.4];\n");
-	buf_printf(out, "node [fontname=\"%s\",fontsize=10,margin=\"0.12,0.05\"];\n"
+	tm_web_printf(out, "node [fontname=\"%s\",fontsize=10,margin=\"0.12,0.05\"];\n"
 			"edge [fontname=\"%s\",fontsize=9,fontcolor=\"#3b4556\",arrowsize=0.7];\n",
 		   FONT, FONT);
 	for (size_t c = 0; c < p->n_clusters; c++)
@@ -1018,7 +1005,7 @@ static void fill_root(struct fill *f, const char *tag, const char *end)
 		h = strtod(b + 8, NULL);
 	/* no xmlns: inside HTML the parser gives <svg> and xlink: theirs, and a
 	 * page names no other host, not even as a namespace */
-	buf_printf(f->out, "<svg class=\"tm-map\" width=\"%.0fpt\" height=\"%.0fpt\" "
+	tm_web_printf(f->out, "<svg class=\"tm-map\" width=\"%.0fpt\" height=\"%.0fpt\" "
 			   "viewBox=\"0 0 %.2f %.2f\" aria-label=\"Service map\">", w, h, w, h);
 }
 
@@ -1042,7 +1029,7 @@ static int fill_rounded_box(struct fill *f, const char *lt, const char *gt)
 		return 0;
 	tm_buf_add_str(f->out, "<rect");
 	copy_attrs(f, lt + 5, d.ptr - 4, 0);
-	buf_printf(f->out, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"6\"",
+	tm_web_printf(f->out, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"6\"",
 		   lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]);
 	copy_attrs(f, d.ptr + d.len + 1, gt, 0);
 	return 1;

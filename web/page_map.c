@@ -316,11 +316,11 @@ static void picture(struct tm_buf *out, struct map_page *mp)
 
 /* rows are lean (no </td>, alignment by the style sheet): a 300-service
  * map has over a thousand edges, and the page must stay under 1 MB */
-static void duration_cell(struct tm_buf *out, const struct tm_smap_stat *s, double q)
+static void duration_cell(struct tm_buf *out, const struct tm_smap_stat *s, uint64_t ns)
 {
 	char d[32] = "-";
-	if (s->calls && s->hist)
-		tm_web_fmt_duration(d, sizeof(d), (double)tm_hist_percentile(s->hist, q));
+	if (s->calls)
+		tm_web_fmt_duration(d, sizeof(d), (double)ns);
 	tm_web_printf(out, "<td>%s", d);
 }
 
@@ -335,9 +335,9 @@ static void stat_cells(struct tm_buf *out, const struct tm_smap_stat *s, double 
 	tm_web_printf(out, "<td>%" PRIu64 "<td%s>", s->errors,
 		      tm_graph_error_class(s->errors, s->calls) >= 2 ? " class=\"err\"" : "");
 	tm_html_escape(out, share, strlen(share));   /* "<0.1%" */
-	duration_cell(out, s, 0.5);
-	duration_cell(out, s, 0.9);
-	duration_cell(out, s, 0.99);
+	duration_cell(out, s, s->p50_ns);
+	duration_cell(out, s, s->p90_ns);
+	duration_cell(out, s, s->p99_ns);
 }
 
 static void node_name(struct tm_buf *out, const struct tm_smap_node *n)
@@ -452,7 +452,10 @@ int tm_web_map_page(struct tm_buf *out, struct tm_web_ctx *c, const struct tm_we
 	struct map_page mp = { .c = c, .p = p };
 	struct tm_smap_query q = { p->window.start_ns, p->window.end_ns, p->operation_level,
 				   p->focus, p->hops };
-	int rc = tm_smap_query(c->rd, &q, c->arena, &mp.m);
+	/* the same cached, percentiles-only query as /api/servicemap: the map
+	 * is the page people keep open and reload */
+	struct tm_smap_query_opts opts = { .percentiles_only = 1, .cache = c->smap_cache };
+	int rc = tm_smap_query_with(c->rd, &q, &opts, c->arena, &mp.m);
 	if (rc == -EINVAL)
 		snprintf(c->err, sizeof(c->err), "the window ends before it starts");
 	if (rc)

@@ -23,6 +23,7 @@
  * against /traces/{id}), the page again with that span's details on top.
  * An exported site has no such pages; there the rows of a big trace are
  * bars only, and the page points at the trace's JSON file. */
+#include "svg_chart.h"
 #include "web.h"
 
 #include <errno.h>
@@ -84,20 +85,6 @@ struct view {
 
 /*---- text ----*/
 
-static void printf_buf(struct tm_buf *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void printf_buf(struct tm_buf *out, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		tm_buf_add(out, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 /* the longest prefix of s of at most max bytes that does not split a
  * UTF-8 sequence */
 static size_t utf8_prefix(struct tm_str s, size_t max)
@@ -116,19 +103,19 @@ static void put_text_capped(struct tm_buf *out, struct tm_str s, size_t max)
 	size_t n = utf8_prefix(s, max);
 	tm_html_escape(out, s.ptr, n);
 	if (n < s.len)
-		printf_buf(out, "<span class=\"muted\">… (%zu bytes)</span>", s.len);
+		tm_web_printf(out, "<span class=\"muted\">… (%zu bytes)</span>", s.len);
 }
 
 static void put_dur(struct tm_buf *out, uint64_t ns)
 {
 	if (ns < 1000)
-		printf_buf(out, "%" PRIu64 " ns", ns);
+		tm_web_printf(out, "%" PRIu64 " ns", ns);
 	else if (ns < 1000000)
-		printf_buf(out, "%.1f µs", (double)ns / 1e3);
+		tm_web_printf(out, "%.1f µs", (double)ns / 1e3);
 	else if (ns < 1000000000)
-		printf_buf(out, "%.2f ms", (double)ns / 1e6);
+		tm_web_printf(out, "%.2f ms", (double)ns / 1e6);
 	else
-		printf_buf(out, "%.3f s", (double)ns / 1e9);
+		tm_web_printf(out, "%.3f s", (double)ns / 1e9);
 }
 
 /* t relative to base, signed: "+1.20 ms", "−3 ns" */
@@ -146,10 +133,10 @@ static void put_utc(struct tm_buf *out, uint64_t ns)
 	char day[16], clock[16];
 	if (!gmtime_r(&sec, &tmv) || !strftime(day, sizeof(day), "%Y-%m-%d", &tmv) ||
 	    !strftime(clock, sizeof(clock), "%H:%M:%S", &tmv)) {
-		printf_buf(out, "%" PRIu64 " ns since 1970", ns);
+		tm_web_printf(out, "%" PRIu64 " ns since 1970", ns);
 		return;
 	}
-	printf_buf(out, "<time datetime=\"%sT%s.%03uZ\">%s %s.%03u UTC</time>", day, clock, ms,
+	tm_web_printf(out, "<time datetime=\"%sT%s.%03uZ\">%s %s.%03u UTC</time>", day, clock, ms,
 		   day, clock, ms);
 }
 
@@ -221,7 +208,7 @@ static void put_anchor(struct tm_buf *out, const struct view *v, size_t i)
 	tm_buf_add_str(out, "s");
 	put_span_hex(out, v->t->spans[i].span_id);
 	if (!v->is_first[i])
-		printf_buf(out, "-%zu", i);
+		tm_web_printf(out, "-%zu", i);
 }
 
 /*---- services and resources ----*/
@@ -386,17 +373,17 @@ static void put_value(struct tm_buf *out, const struct tm_value *val, unsigned d
 		tm_buf_add_str(out, val->u.boolean ? "true" : "false");
 		break;
 	case TM_VAL_INT:
-		printf_buf(out, "%" PRId64, val->u.integer);
+		tm_web_printf(out, "%" PRId64, val->u.integer);
 		break;
 	case TM_VAL_DOUBLE:
-		printf_buf(out, "%.17g", val->u.dbl);
+		tm_web_printf(out, "%.17g", val->u.dbl);
 		break;
 	case TM_VAL_BYTES:
 		tm_buf_add_str(out, "0x");
 		for (size_t i = 0; i < val->u.str.len && i < MAX_HEX_BYTES; i++)
-			printf_buf(out, "%02x", (unsigned char)val->u.str.ptr[i]);
+			tm_web_printf(out, "%02x", (unsigned char)val->u.str.ptr[i]);
 		if (val->u.str.len > MAX_HEX_BYTES)
-			printf_buf(out, "<span class=\"muted\">… (%zu bytes)</span>", val->u.str.len);
+			tm_web_printf(out, "<span class=\"muted\">… (%zu bytes)</span>", val->u.str.len);
 		break;
 	case TM_VAL_ARRAY:
 		if (depth >= MAX_VALUE_DEPTH) {
@@ -443,9 +430,9 @@ static void put_attrs(struct tm_buf *out, const char *caption, const struct tm_a
 		return;
 	tm_buf_add_str(out, "<table class=\"kv\">");
 	if (*caption || a->dropped) {
-		printf_buf(out, "<caption>%s", caption);
+		tm_web_printf(out, "<caption>%s", caption);
 		if (a->dropped)
-			printf_buf(out, " <span class=\"muted\">(%" PRIu32 " dropped)</span>",
+			tm_web_printf(out, " <span class=\"muted\">(%" PRIu32 " dropped)</span>",
 				   a->dropped);
 		tm_buf_add_str(out, "</caption>");
 	}
@@ -454,7 +441,7 @@ static void put_attrs(struct tm_buf *out, const char *caption, const struct tm_a
 		tm_html_escape_str(out, a->items[i].key);
 		tm_buf_add_str(out, "</th><td>= ");
 		put_value(out, &a->items[i].value, 0);
-		printf_buf(out, "</td><td class=\"ty\">%s</td></tr>",
+		tm_web_printf(out, "</td><td class=\"ty\">%s</td></tr>",
 			   value_type_name(a->items[i].value.type));
 	}
 	tm_buf_add_str(out, "</table>");
@@ -491,7 +478,7 @@ static void put_status(struct tm_buf *out, const struct tm_span *s)
 	if (s->status_code < 3)
 		tm_buf_add_str(out, names[s->status_code]);
 	else
-		printf_buf(out, "code %u", s->status_code);
+		tm_web_printf(out, "code %u", s->status_code);
 	if (s->status_message.len) {
 		tm_buf_add_str(out, ": ");
 		put_text_capped(out, s->status_message, MAX_TEXT_BYTES);
@@ -505,9 +492,9 @@ static void put_resource_ref(struct tm_buf *out, const struct view *v, size_t i)
 	if (r == SIZE_MAX)
 		tm_buf_add_str(out, "none");
 	else if (v->lists_resources)
-		printf_buf(out, "<a href=\"#res-%zu\">resource %zu</a>", r + 1, r + 1);
+		tm_web_printf(out, "<a href=\"#res-%zu\">resource %zu</a>", r + 1, r + 1);
 	else
-		printf_buf(out, "resource %zu, below", r + 1);
+		tm_web_printf(out, "resource %zu, below", r + 1);
 	tm_buf_add_str(out, "</dd>");
 }
 
@@ -522,7 +509,7 @@ static void put_span_facts(struct tm_buf *out, const struct view *v, size_t i)
 	tm_buf_add_str(out, "</dd><dt>service</dt><dd>");
 	put_service(out, tm_span_service(s));
 	const char *kind = tm_span_kind_name(s->kind);
-	printf_buf(out, "</dd><dt>kind</dt><dd>%s</dd><dt>start</dt><dd>",
+	tm_web_printf(out, "</dd><dt>kind</dt><dd>%s</dd><dt>start</dt><dd>",
 		   *kind ? kind : s->kind ? "(unknown kind)" : "unspecified");
 	put_offset(out, s->start_ns, v->t0_ns);
 	tm_buf_add_str(out, " from the trace's start</dd><dt>duration</dt><dd>");
@@ -561,7 +548,7 @@ static void put_events(struct tm_buf *out, const struct tm_span *s)
 		return;
 	tm_buf_add_str(out, "<table class=\"kv\"><caption>Events");
 	if (s->dropped_events)
-		printf_buf(out, " <span class=\"muted\">(%" PRIu32 " dropped)</span>",
+		tm_web_printf(out, " <span class=\"muted\">(%" PRIu32 " dropped)</span>",
 			   s->dropped_events);
 	tm_buf_add_str(out, "</caption><tr><th>after span start</th><th>name</th>"
 			    "<th>attributes</th></tr>");
@@ -600,7 +587,7 @@ static void put_link_target(struct tm_buf *out, const struct view *v, const stru
 	tm_buf_add_str(out, "<a href=\"");
 	tm_web_href(out, v->c, TM_LINK_TRACE, (struct tm_str){ hex, strlen(hex) },
 		    (struct tm_str){ "", 0 });
-	printf_buf(out, "\"><code>%s</code></a></td><td><code>", hex);
+	tm_web_printf(out, "\"><code>%s</code></a></td><td><code>", hex);
 	put_span_hex(out, l->span_id);
 	tm_buf_add_str(out, "</code>");
 }
@@ -611,7 +598,7 @@ static void put_links(struct tm_buf *out, const struct view *v, const struct tm_
 		return;
 	tm_buf_add_str(out, "<table class=\"kv\"><caption>Links");
 	if (s->dropped_links)
-		printf_buf(out, " <span class=\"muted\">(%" PRIu32 " dropped)</span>",
+		tm_web_printf(out, " <span class=\"muted\">(%" PRIu32 " dropped)</span>",
 			   s->dropped_links);
 	tm_buf_add_str(out, "</caption><tr><th>trace</th><th>span</th><th>attributes</th></tr>");
 	for (size_t k = 0; k < s->n_links; k++) {
@@ -655,21 +642,21 @@ static void put_span_details(struct tm_buf *out, const struct view *v, size_t i)
 static void put_downloads(struct tm_buf *out, const struct view *v)
 {
 	if (v->c->static_site) {
-		printf_buf(out, "<p>Download: <a href=\"trace-%s.json\" download "
+		tm_web_printf(out, "<p>Download: <a href=\"trace-%s.json\" download "
 				"type=\"application/json\">the trace as Jaeger JSON</a></p>", v->hex);
 		return;
 	}
-	printf_buf(out, "<p>Download: <a href=\"/api/traces/%s\" download=\"trace-%s.json\" "
+	tm_web_printf(out, "<p>Download: <a href=\"/api/traces/%s\" download=\"trace-%s.json\" "
 			"type=\"application/json\">Jaeger JSON</a> &middot; ", v->hex, v->hex);
-	printf_buf(out, "<a href=\"/api/v3/traces/%s\" download=\"trace-%s.otlp.json\" "
+	tm_web_printf(out, "<a href=\"/api/v3/traces/%s\" download=\"trace-%s.otlp.json\" "
 			"type=\"application/json\">OTLP/JSON</a> &middot; ", v->hex, v->hex);
-	printf_buf(out, "<a href=\"/api/traces/%s/critical-path\" type=\"application/json\">"
+	tm_web_printf(out, "<a href=\"/api/traces/%s/critical-path\" type=\"application/json\">"
 			"critical path and self times (JSON)</a></p>", v->hex);
 }
 
 static void put_services_list(struct tm_buf *out, const struct view *v)
 {
-	printf_buf(out, "<dt>services</dt><dd>%zu: ", v->n_svcs);
+	tm_web_printf(out, "<dt>services</dt><dd>%zu: ", v->n_svcs);
 	for (size_t k = 0; k < v->n_svcs; k++) {
 		tm_buf_add_str(out, k ? ", " : "");
 		put_service(out, v->svcs[k].name);
@@ -680,7 +667,7 @@ static void put_services_list(struct tm_buf *out, const struct view *v)
 static void put_head(struct tm_buf *out, const struct view *v)
 {
 	const struct tm_trace_summary *sum = &v->t->summary;
-	printf_buf(out, "<h1>Trace <code>%s</code></h1><dl class=\"facts\"><dt>%s</dt><dd><b>",
+	tm_web_printf(out, "<h1>Trace <code>%s</code></h1><dl class=\"facts\"><dt>%s</dt><dd><b>",
 		   v->hex, sum->has_root ? "root span" : "first span (no root)");
 	put_service(out, sum->root_service);
 	tm_buf_add_str(out, "</b>: ");
@@ -689,10 +676,10 @@ static void put_head(struct tm_buf *out, const struct view *v)
 	put_utc(out, v->t0_ns);
 	tm_buf_add_str(out, "</dd><dt>duration</dt><dd>");
 	put_dur(out, v->duration_ns);
-	printf_buf(out, "</dd><dt>spans</dt><dd>%zu", v->t->n_spans);
+	tm_web_printf(out, "</dd><dt>spans</dt><dd>%zu", v->t->n_spans);
 	if (v->t->n_duplicates)
-		printf_buf(out, " (and %zu identical copies dropped)", v->t->n_duplicates);
-	printf_buf(out, "</dd><dt>errors</dt><dd%s>%zu</dd>", v->n_errors ? " class=\"err\"" : "",
+		tm_web_printf(out, " (and %zu identical copies dropped)", v->t->n_duplicates);
+	tm_web_printf(out, "</dd><dt>errors</dt><dd%s>%zu</dd>", v->n_errors ? " class=\"err\"" : "",
 		   v->n_errors);
 	put_services_list(out, v);
 	tm_buf_add_str(out, "</dl>");
@@ -735,7 +722,7 @@ static void put_selected(struct tm_buf *out, const struct view *v)
 
 static void put_pct(struct tm_buf *out, uint64_t part, uint64_t whole)
 {
-	printf_buf(out, "<td class=\"n\">%.1f%%</td>", whole ? 100.0 * (double)part / (double)whole
+	tm_web_printf(out, "<td class=\"n\">%.1f%%</td>", whole ? 100.0 * (double)part / (double)whole
 							     : 0.0);
 }
 
@@ -752,7 +739,7 @@ static void put_service_row(struct tm_buf *out, const struct view *v, const stru
 	} else {
 		put_service(out, st->name);
 	}
-	printf_buf(out, "</td><td class=\"n\">%zu</td><td class=\"n%s\">%zu</td><td class=\"n\">",
+	tm_web_printf(out, "</td><td class=\"n\">%zu</td><td class=\"n%s\">%zu</td><td class=\"n\">",
 		   st->spans, st->errors ? " err" : "", st->errors);
 	put_dur(out, st->self_ns);
 	tm_buf_add_str(out, "</td>");
@@ -805,7 +792,7 @@ static void put_axis(struct tm_buf *out, const struct view *v)
 	tm_buf_add_str(out, "<div class=\"g ax\" aria-hidden=\"true\"><span class=\"nm\">service: "
 			    "operation</span><span class=\"du\">duration</span><span class=\"tk\">");
 	for (unsigned q = 0; q <= 4; q++) {
-		printf_buf(out, "<span style=\"%s:%s\">", q == 4 ? "right" : "left",
+		tm_web_printf(out, "<span style=\"%s:%s\">", q == 4 ? "right" : "left",
 			   (const char *[]){ "0", "25%", "50%", "75%", "0" }[q]);
 		put_dur(out, v->total_ns * q / 4);
 		tm_buf_add_str(out, "</span>");
@@ -833,7 +820,7 @@ static void put_name_cell(struct tm_buf *out, const struct view *v, size_t i, un
 	/* deep rows keep their width for the name: short markers, the words
 	 * in titles and in text only screen readers get */
 	if (depth > MAX_INDENT)
-		printf_buf(out, "<span class=\"muted\" title=\"depth %u\">&#8627;%u</span>", depth,
+		tm_web_printf(out, "<span class=\"muted\" title=\"depth %u\">&#8627;%u</span>", depth,
 			   depth);
 	if (s->status_code == TM_STATUS_ERROR) {
 		tm_buf_add_str(out, "<span class=\"eb\">error</span>");
@@ -859,7 +846,7 @@ static void put_cells(struct tm_buf *out, const struct view *v, size_t i, unsign
 	put_name_cell(out, v, i, depth);
 	tm_buf_add_str(out, "<span class=\"du\">");
 	put_dur(out, dur);
-	printf_buf(out, "</span><span class=\"tk\" style=\"--l:%.2f%%;--w:%.2f%%\"></span>",
+	tm_web_printf(out, "</span><span class=\"tk\" style=\"--l:%.2f%%;--w:%.2f%%\"></span>",
 		   100.0 * (double)(s->start_ns - v->t0_ns) / (double)v->total_ns,
 		   100.0 * (double)dur / (double)v->total_ns);
 }
@@ -878,11 +865,11 @@ static void put_row(struct tm_buf *out, const struct view *v, size_t pos)
 	unsigned depth = v->tree.depth[i];
 	int has_children = pos + 1 < v->tree.n && v->tree.depth[v->tree.order[pos + 1]] > depth;
 	int is_error = v->t->spans[i].status_code == TM_STATUS_ERROR;
-	printf_buf(out, "<div class=\"r%s%s%s%s\" id=\"", v->is_inline ? "" : " g",
+	tm_web_printf(out, "<div class=\"r%s%s%s%s\" id=\"", v->is_inline ? "" : " g",
 		   is_error ? " e" : "", v->cp.path_ns[i] ? " cp" : "", is_selected(v, i) ? " sel" : "");
 	put_anchor(out, v, i);
 	if (depth)
-		printf_buf(out, "\" style=\"--d:%u", depth);
+		tm_web_printf(out, "\" style=\"--d:%u", depth);
 	tm_buf_add_str(out, "\">");
 	if (has_children)
 		tm_buf_add_str(out, "<button class=\"tg\" aria-expanded=\"true\" "
@@ -909,10 +896,10 @@ static void put_waterfall(struct tm_buf *out, const struct view *v)
 	if (v->is_inline)
 		tm_buf_add_str(out, "Select a span for its attributes, events and links.");
 	else if (!v->c->static_site)
-		printf_buf(out, "This trace has %zu spans, too many to carry every span's details: "
+		tm_web_printf(out, "This trace has %zu spans, too many to carry every span's details: "
 				"follow a span's name for them.", v->t->n_spans);
 	else
-		printf_buf(out, "This trace has %zu spans, too many to carry every span's details "
+		tm_web_printf(out, "This trace has %zu spans, too many to carry every span's details "
 				"here: they are in <a href=\"trace-%s.json\">trace-%s.json</a>.",
 			   v->t->n_spans, v->hex, v->hex);
 	tm_buf_add_str(out, "</p><p class=\"jsonly\"><button type=\"button\" data-all=\"0\">"
@@ -932,7 +919,7 @@ static void put_resources(struct tm_buf *out, const struct view *v)
 	for (size_t r = 0; r < v->n_res; r++) {
 		const struct tm_resource *res = v->res[r];
 		const struct tm_str *svc = tm_attrs_get_str(&res->attrs, "service.name");
-		printf_buf(out, "<h3 id=\"res-%zu\">Resource %zu: ", r + 1, r + 1);
+		tm_web_printf(out, "<h3 id=\"res-%zu\">Resource %zu: ", r + 1, r + 1);
 		put_service(out, svc ? *svc : (struct tm_str){ "", 0 });
 		tm_buf_add_str(out, "</h3>");
 		put_attrs(out, "Attributes", &res->attrs);

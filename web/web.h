@@ -24,11 +24,14 @@
 #include "span.h"
 #include "store.h"
 
+struct tm_smap_cache;
+
 struct tm_web_ctx {
 	struct tm_store_reader *rd;
 	struct tm_arena *arena;
 	uint64_t now_ns;
 	int static_site;            /* links for `tracemap export` (file://) */
+	struct tm_smap_cache *smap_cache;   /* of rd's store, borrowed; NULL: none */
 	char err[256];
 };
 

@@ -1,7 +1,10 @@
 // Back-pressure: with a write queue of 1 MiB, a burst of large requests must
 // be refused with 503 + Retry-After and a google.rpc.Status body, never
 // dropped or half-stored; every request answered 200 is stored; and the
-// load generator, retrying as OTLP exporters do, gets every span in.
+// load generator, at several times what the queue takes and retrying as
+// OTLP exporters do, gets every span in, every refusal carrying
+// Retry-After.  /metrics counts exactly those refusals (reason queue_full)
+// and those spans.
 //
 // Needs only node built-ins and ${TRACEMAP_BUILD}/bench/loadgen (the second
 // test is skipped with a message without it).
@@ -13,6 +16,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, makeBatch, decodeStatus, waitForTrace, jaegerSpanIds,
   TRACEMAP_BUILD } from './lib/server.mjs';
+import { scrape, sampleValue } from './lib/prom.mjs';
+
+const QUEUE_FULL = { protocol: 'otlp', reason: 'queue_full' };
+const OTLP = { protocol: 'otlp' };
 
 const LOADGEN = join(TRACEMAP_BUILD, 'bench', 'loadgen');
 let server;
@@ -41,6 +48,10 @@ test('a burst past --queue-bytes gets 503 + Retry-After; every 200 is stored', {
     assert.match(String(a.headers['retry-after']), /^[1-9][0-9]*$/, 'Retry-After in seconds');
     assert.match(decodeStatus(a.body).message, /queue is full/);
   }
+  const m = await scrape(server);
+  assert.equal(sampleValue(m, 'tracemap_ingest_requests_refused_total', QUEUE_FULL), refused.length);
+  assert.equal(sampleValue(m, 'tracemap_ingest_spans_refused_total', QUEUE_FULL), 2000 * refused.length);
+  assert.equal(sampleValue(m, 'tracemap_ingest_requests_accepted_total', OTLP), stored.length);
   for (let i = 0; i < batches.length; i++) {
     if (answers[i].status !== 200) continue;
     const j = await waitForTrace(server, batches[i].traceId, batches[i].spanIds.length);
@@ -55,6 +66,7 @@ test('retrying on 503 as exporters do, every span gets in exactly once', { timeo
     t.skip(`loadgen not built: ${LOADGEN} does not exist`);
     return;
   }
+  const before = await scrape(server);
   const run = await new Promise((done) => {
     execFile(LOADGEN, ['--url', server.url, '--connections', '32', '--requests', '400',
       '--spans-per-batch', '512', '--quiet'], { timeout: 240000, maxBuffer: 1 << 20 },
@@ -67,6 +79,12 @@ test('retrying on 503 as exporters do, every span gets in exactly once', { timeo
   assert.equal(stats.requests_failed, 0, out);
   assert.equal(stats.requests_ok, 400, out);
   assert.ok(stats.requests_retried > 0, `32 connections must overrun a 1 MiB queue\n${out}`);
+  assert.equal(stats.retries_without_retry_after, 0, `every 503 carried Retry-After\n${out}`);
+  const after = await scrape(server);
+  const delta = (name, labels) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
+  assert.equal(delta('tracemap_ingest_requests_refused_total', QUEUE_FULL), stats.requests_retried);
+  assert.equal(delta('tracemap_ingest_spans_accepted_total', OTLP), stats.spans_acked);
+  assert.equal(delta('tracemap_ingest_requests_accepted_total', OTLP), 400);
   const e = await server.stop();
   assert.equal(e.code, 0, server.logTail());
   const c = await server.check();

@@ -610,8 +610,11 @@ test('10,000-span trace: first contentful paint under 2 s', async (t) => {
     t.diagnostic(`10,000-span trace page: first contentful paint ${fcp.toFixed(0)} ms; ` +
       `first byte ${nav.responseStart.toFixed(0)} ms, DOMContentLoaded ${nav.domContentLoaded.toFixed(0)} ms, ` +
       `load ${nav.load.toFixed(0)} ms, ${nav.bytes} bytes`);
-    // the one timing asserted: the budget the issue states
-    assert.ok(fcp < 2000, `first contentful paint after ${fcp.toFixed(0)} ms (budget 2000 ms)`);
+    // the one timing asserted: the budget the issue states; a server under
+    // valgrind (tests/valgrind.sh) is tens of times slower, so there the
+    // figure is only reported
+    if (!process.env.TRACEMAP_WRAPPER)
+      assert.ok(fcp < 2000, `first contentful paint after ${fcp.toFixed(0)} ms (budget 2000 ms)`);
 
     assert.equal((await page.locator('main h1').textContent()).trim(), `Trace ${traceId}`);
     assert.equal(await page.locator('#wf .r').count(), 10000, 'one row per span');

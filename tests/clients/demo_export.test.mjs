@@ -90,7 +90,9 @@ test('demo: the shop fills a server, its map and its planted bottleneck', async 
   assert.ok(last, `no status line: ${lines.at(-1)}`);
   assert.ok(lines.length >= 5, `one status line a second:\n${r.stdout}`);
   const [traces, spans, , slow] = last.slice(1).map(Number);
-  assert.ok(traces >= 145 && traces <= 151, `traces ${traces}`);
+  // never more than the rate allows; fewer when the machine is busy (the
+  // demo paces itself and does not catch up), but not far fewer
+  assert.ok(traces >= 75 && traces <= 151, `traces ${traces}`);
   assert.ok(spans > traces * 10, `spans ${spans}`);
   assert.ok(slow >= 2, `slow checkouts ${slow}`);
 

@@ -106,6 +106,7 @@ static void test_listen(void)
 	CHECK_INT_EQ(cfg.n_listen, 2);
 	CHECK_STR_EQ(cfg.listen[0], "127.0.0.1:1");
 	CHECK_STR_EQ(cfg.listen[1], "127.0.0.1:2");
+	tm_config_free(&cfg);   /* the list's copy is the config's to free */
 
 	/* one more than allowed: the first TM_MAX_LISTEN pass, the next is refused */
 	static char prog[] = "tracemap", addrs[TM_MAX_LISTEN + 1][32];

@@ -114,8 +114,12 @@ static void hists_init(void)
 
 static struct tm_smap_stat stat_of(uint64_t calls, uint64_t errors, int h)
 {
-	return (struct tm_smap_stat){ .calls = calls, .errors = errors,
-				      .hist = &hists[h % N_HISTS] };
+	/* as the query fills it: the percentiles beside the histogram */
+	const struct tm_hist *x = &hists[h % N_HISTS];
+	return (struct tm_smap_stat){ .calls = calls, .errors = errors, .hist = &hists[h % N_HISTS],
+				      .p50_ns = tm_hist_percentile(x, 0.5),
+				      .p90_ns = tm_hist_percentile(x, 0.9),
+				      .p99_ns = tm_hist_percentile(x, 0.99) };
 }
 
 struct map {

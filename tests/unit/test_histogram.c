@@ -371,6 +371,63 @@ static void test_remove(void)
 	free(h);
 }
 
+/* what is left after a remove is stored and read back (the decoder
+ * refuses a max above the sum, which a stale max could be) */
+static void test_remove_stored(void)
+{
+	struct tm_hist *h = hist_new(), *back = hist_new();
+	struct tm_buf buf;
+	tm_buf_init(&buf);
+	/* two values in one bucket; the larger taken back: one value left,
+	 * known exactly from the sum */
+	tm_hist_add(h, 3947311);
+	tm_hist_add(h, 3964927);
+	CHECK_INT_EQ(tm_hist_bucket_of(3947311), tm_hist_bucket_of(3964927));
+	tm_hist_remove(h, 3964927);
+	tm_hist_encode(h, &buf);
+	CHECK_INT_EQ(tm_hist_decode(buf.data, buf.len, back), 0);
+	CHECK_INT_EQ(tm_hist_min(back), 3947311);
+	CHECK_INT_EQ(tm_hist_max(back), 3947311);
+	CHECK_INT_EQ(tm_hist_percentile(back, 0.99), 3947311);
+	/* many values, a tenth of them taken back at random */
+	for (int round = 0; round < 200; round++) {
+		tm_hist_reset(h);
+		uint64_t vals[40];
+		for (int i = 0; i < 40; i++)
+			tm_hist_add(h, vals[i] = 1000000 + rng_next() % 40000);
+		for (int i = 0; i < 40; i += 1 + (int)(rng_next() % 5))
+			tm_hist_remove(h, vals[i]);
+		buf.len = 0;
+		tm_hist_encode(h, &buf);
+		CHECK_INT_EQ(tm_hist_decode(buf.data, buf.len, back), 0);
+		CHECK_INT_EQ(tm_hist_count(back), tm_hist_count(h));
+	}
+	tm_buf_free(&buf);
+	free(h);
+	free(back);
+}
+
+/* several percentiles in one walk: the same as one at a time */
+static void test_percentiles_at_once(void)
+{
+	static const double qs[] = { 0.99, 0.5, 0, 0.9, 1, 0.5, 0.001, 0.999 };
+	enum { NQ = sizeof(qs) / sizeof(qs[0]) };
+	struct tm_hist *h = hist_new();
+	uint64_t got[NQ];
+	tm_hist_percentiles(h, qs, NQ, got);
+	for (size_t k = 0; k < NQ; k++)
+		CHECK_INT_EQ(got[k], 0);
+	for (size_t n = 1; n < 3000; n = n * 3 + 1) {
+		tm_hist_reset(h);
+		for (size_t i = 0; i < n; i++)
+			tm_hist_add(h, draw(LOGNORMAL));
+		tm_hist_percentiles(h, qs, NQ, got);
+		for (size_t k = 0; k < NQ; k++)
+			CHECK_INT_EQ(got[k], tm_hist_percentile(h, qs[k]));
+	}
+	free(h);
+}
+
 /*---- stored form ----*/
 
 static void encode(const struct tm_hist *h, struct tm_buf *out)
@@ -617,6 +674,8 @@ int main(void)
 	test_bucket_iter();
 	test_merge();
 	test_remove();
+	test_remove_stored();
+	test_percentiles_at_once();
 	test_lazy_init();
 	test_roundtrip();
 	test_decode_crafted();

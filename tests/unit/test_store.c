@@ -118,6 +118,208 @@ static void check_store(struct tm_store *st, uint64_t duplicates)
 	CHECK_INT_EQ(c.duplicate_spans, duplicates);
 }
 
+/*---- retention ----*/
+
+#define NS_PER_MIN (60ull * 1000000000ull)
+
+/* one commit of `per` two-span pieces, of traces (tag, first + i) */
+static void write_tagged(struct tm_store *st, uint8_t tag, unsigned first, unsigned per,
+			 unsigned c)
+{
+	struct tm_arena arena;
+	tm_arena_init(&arena, 0);
+	struct tm_batch batch;
+	tm_batch_init(&batch, &arena);
+	struct tm_attr svc = { S("service.name"), { .type = TM_VAL_STRING, .u.str = S("cart") } };
+	struct tm_resource res = { { &svc, 1, 0 }, S("") };
+	struct tm_scope scope = { S("lib"), S("1.0"), { NULL, 0, 0 }, S("") };
+	uint32_t ri, si;
+	CHECK_INT_EQ(tm_batch_add_resource(&batch, &res, &ri), 0);
+	CHECK_INT_EQ(tm_batch_add_scope(&batch, &scope, &si), 0);
+	for (unsigned i = 0; i < per; i++)
+		for (unsigned k = 0; k < 2; k++) {
+			struct tm_span s;
+			make_span(&s, first + i, c * 2 + k);
+			s.trace_id[0] = tag;
+			s.span_id[2] = tag;
+			CHECK_INT_EQ(tm_batch_add_span(&batch, &s, ri, si), 0);
+		}
+	tm_batch_done(&batch);
+	struct tm_batch *one = &batch;
+	CHECK_INT_EQ(tm_store_write(st, &one, 1), 0);
+	tm_arena_clear(&arena);
+}
+
+static size_t trace_spans(struct tm_store *st, uint8_t tag, unsigned t)
+{
+	uint8_t id[16] = { tag };
+	id[15] = (uint8_t)t;
+	struct tm_arena arena;
+	tm_arena_init(&arena, 0);
+	struct tm_trace tr;
+	int rc = tm_store_trace_get(st, id, &arena, &tr);
+	size_t n = rc == 0 ? tr.n_spans : 0;
+	CHECK(rc == 0 || rc == -ENOENT);
+	tm_arena_clear(&arena);
+	return n;
+}
+
+static void put_aux(struct tm_store *st, enum tm_aux_table t, const unsigned char *key,
+		    size_t klen)
+{
+	struct tm_aux_txn *w;
+	CHECK_INT_EQ(tm_store_aux_begin(st, &w), 0);
+	CHECK_INT_EQ(tm_store_aux_put(w, t, key, klen, "x", 1), 0);
+	CHECK_INT_EQ(tm_store_aux_commit(w, 0), 0);
+}
+
+static size_t count_aux(struct tm_store *st, enum tm_aux_table t)
+{
+	struct tm_store_reader *rd;
+	struct tm_aux_iter *it;
+	CHECK_INT_EQ(tm_store_reader_begin(st, &rd), 0);
+	static const unsigned char lo[1] = { 0 }, hi[4] = { 0xff, 0xff, 0xff, 0xfe };
+	CHECK_INT_EQ(tm_aux_iter_open(rd, t, lo, 1, hi, 4, &it), 0);
+	const void *k, *v;
+	size_t kl, vl, n = 0;
+	while (tm_aux_iter_next(it, &k, &kl, &v, &vl) == 1)
+		n++;
+	tm_aux_iter_close(it);
+	tm_store_reader_end(rd);
+	return n;
+}
+
+/* runs steps until one deletes nothing */
+static void retain(struct tm_store *st, uint64_t cutoff, int evict,
+		   struct tm_retention_result *total)
+{
+	memset(total, 0, sizeof(*total));
+	struct tm_retention_req req = { .cutoff_ns = cutoff, .evict = evict, .max_pieces = 50 };
+	for (int i = 0; i < 10000; i++) {
+		struct tm_retention_result r;
+		CHECK_INT_EQ(tm_store_retention_step(st, &req, &r), 0);
+		total->traces += r.traces;
+		total->pieces += r.pieces;
+		total->spans += r.spans;
+		total->aux_rows += r.aux_rows;
+		if (!r.pieces && !r.more)
+			return;
+	}
+	CHECK(!"retention never ended");
+}
+
+static void check_clean(struct tm_store *st, uint64_t traces, uint64_t spans)
+{
+	struct tm_store_check c;
+	CHECK_INT_EQ(tm_store_check(st, &c), 0);
+	CHECK_INT_EQ(c.problems, 0);
+	if (c.problems)
+		fprintf(stderr, "first problem: %s\n", c.first_problem);
+	CHECK_INT_EQ(c.traces, traces);
+	CHECK_INT_EQ(c.spans, spans);
+}
+
+/* A: 20 traces over commits 0..299 (clock +0); X: A's first 5 go on at
+ * +45 min (commits 300..399, with 10 new traces Y); B: 10 traces at +2 h
+ * (commits 400..599).  Buckets seal at 256 and 512, so pieces lie in
+ * sealed buckets and in open commits. */
+static void test_retention_by_age(void)
+{
+	struct tm_store *st = open_store(0);
+	for (unsigned c = 0; c < 300; c++)
+		write_tagged(st, 0xa0, c % 20, 1, c);
+	tm_store_set_clock_offset(st, 45 * NS_PER_MIN);
+	for (unsigned c = 300; c < 400; c++) {
+		write_tagged(st, 0xa0, c % 5, 1, c);
+		write_tagged(st, 0xb0, c % 10, 1, c);
+	}
+	tm_store_set_clock_offset(st, 120 * NS_PER_MIN);
+	for (unsigned c = 400; c < 600; c++)
+		write_tagged(st, 0xc0, c % 10, 1, c);
+	check_clean(st, 40, 2 * (300 + 200 + 200));
+
+	/* rows of the service map: minute 0 is older than every span left */
+	unsigned char old_rollup[14] = { 'm' }, new_rollup[14] = { 'h', 0x7f };
+	unsigned char old_profile[28] = { 0 }, new_profile[28] = { 0x7f };
+	put_aux(st, TM_AUX_ROLLUPS, old_rollup, sizeof(old_rollup));
+	put_aux(st, TM_AUX_ROLLUPS, new_rollup, sizeof(new_rollup));
+	put_aux(st, TM_AUX_PROFILES, old_profile, sizeof(old_profile));
+	put_aux(st, TM_AUX_PROFILES, new_profile, sizeof(new_profile));
+
+	/* keep 90 minutes: A is old; X's later pieces go with it; Y and B stay */
+	struct tm_retention_result r;
+	retain(st, tm_store_now(st) - 90 * NS_PER_MIN, 0, &r);
+	CHECK_INT_EQ(r.traces, 20);
+	CHECK_INT_EQ(r.spans, 2 * (300 + 100));
+	for (unsigned t = 0; t < 20; t++)
+		CHECK_INT_EQ(trace_spans(st, 0xa0, t), 0);
+	for (unsigned t = 0; t < 10; t++) {
+		CHECK_INT_EQ(trace_spans(st, 0xb0, t), 20);
+		CHECK_INT_EQ(trace_spans(st, 0xc0, t), 40);
+	}
+	check_clean(st, 20, 2 * (100 + 200));
+	CHECK_INT_EQ(count_aux(st, TM_AUX_ROLLUPS), 1);
+	CHECK_INT_EQ(count_aux(st, TM_AUX_PROFILES), 1);
+	struct tm_store_stats stats;
+	CHECK_INT_EQ(tm_store_stats(st, &stats), 0);
+	CHECK_INT_EQ(stats.spans, 2 * (100 + 200));
+
+	/* nothing more is old: a step finds nothing and writes nothing */
+	retain(st, tm_store_now(st) - 90 * NS_PER_MIN, 0, &r);
+	CHECK_INT_EQ(r.pieces, 0);
+
+	/* eviction takes the oldest first, whatever their age */
+	struct tm_retention_req req = { .evict = 1, .max_pieces = 100 };
+	CHECK_INT_EQ(tm_store_retention_step(st, &req, &r), 0);
+	CHECK(r.traces > 0 && r.more);
+	CHECK_INT_EQ(trace_spans(st, 0xc0, 3), 40);
+	retain(st, 0, 1, &r);
+	check_clean(st, 0, 0);
+	struct tm_retention_stats rs;
+	tm_store_retention_stats(st, &rs);
+	CHECK_INT_EQ(rs.traces, 40);
+	CHECK_INT_EQ(rs.evicted_traces, 20);
+
+	/* and the store takes new writes, found again */
+	write_tagged(st, 0xd0, 0, 3, 700);
+	CHECK_INT_EQ(trace_spans(st, 0xd0, 2), 2);
+	check_clean(st, 3, 6);
+	tm_store_close(st);
+}
+
+static void test_space(void)
+{
+	struct tm_store *st = open_store(0);
+	struct tm_store_space sp;
+	CHECK_INT_EQ(tm_store_space(st, &sp), 0);
+	CHECK(sp.used_bytes > 0 && sp.used_bytes <= sp.file_bytes && sp.file_bytes <= sp.map_bytes);
+	tm_store_close(st);
+
+	const uint64_t M = 1 << 20;
+	struct tm_space_plan p;
+	/* a bound given: evict above 90%, down to 80% */
+	tm_space_plan(&(struct tm_space_input){ 95 * M, 95 * M, 100 * M, 10000 * M, 1000 * M }, &p);
+	CHECK_INT_EQ(p.limit_bytes, 100 * M);
+	CHECK(p.evict && !p.low_disk);
+	CHECK(p.high_bytes <= 90 * M && p.high_bytes > 89 * M);
+	CHECK(p.low_bytes <= 80 * M && p.low_bytes > 79 * M);
+	tm_space_plan(&(struct tm_space_input){ 89 * M, 95 * M, 100 * M, 10000 * M, 1000 * M }, &p);
+	CHECK(!p.evict && !p.low_disk);
+	/* no bound: the file plus the disk's room beside the watermark */
+	tm_space_plan(&(struct tm_space_input){ 50 * M, 50 * M, 0, 1500 * M, 1000 * M }, &p);
+	CHECK_INT_EQ(p.limit_bytes, 550 * M);
+	CHECK(!p.evict && !p.low_disk);
+	/* the disk below the watermark: the file is the bound */
+	tm_space_plan(&(struct tm_space_input){ 49 * M, 50 * M, 0, 500 * M, 1000 * M }, &p);
+	CHECK_INT_EQ(p.limit_bytes, 50 * M);
+	CHECK(p.evict && p.low_disk);
+	tm_space_plan(&(struct tm_space_input){ 30 * M, 50 * M, 0, 500 * M, 1000 * M }, &p);
+	CHECK(!p.evict && !p.low_disk);
+	/* a bound larger than the disk allows */
+	tm_space_plan(&(struct tm_space_input){ 10 * M, 10 * M, 1000 * M, 300 * M, 100 * M }, &p);
+	CHECK_INT_EQ(p.limit_bytes, 210 * M);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/tm-store-test-XXXXXX");
@@ -159,6 +361,14 @@ int main(void)
 	tm_store_close(st);
 
 	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_INT_EQ(system(cmd), 0);
+
+	CHECK(mkdtemp(strcpy(dir, "/tmp/tm-store-test-XXXXXX")) != NULL);
+	test_retention_by_age();
+	CHECK_INT_EQ(system(cmd), 0);
+	CHECK(mkdtemp(strcpy(dir, "/tmp/tm-store-test-XXXXXX")) != NULL);
+	test_space();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK_INT_EQ(system(cmd), 0);
 	return TEST_DONE();

@@ -88,6 +88,7 @@ const LISTEN_RE = /tracemap \S+ listening on 127\.0\.0\.1:(\d+)/;
 // (tests/valgrind.sh); TRACEMAP_TIMEOUT_SCALE stretches the waits for it
 const WRAPPER = (process.env.TRACEMAP_WRAPPER || '').split(/\s+/).filter(Boolean);
 const TIMEOUT_SCALE = Number(process.env.TRACEMAP_TIMEOUT_SCALE || 1);
+const WRAPPER_ERROR_EXIT = 99; // tests/valgrind.sh: --error-exitcode=99
 
 export class TracemapServer {
   constructor({ args = [], dataDir = null, startTimeoutMs = 20000 } = {}) {
@@ -231,6 +232,11 @@ export class TracemapServer {
     } finally {
       if (this.ownsDataDir && !KEEP_DATA) rmSync(this.dataDir, { recursive: true, force: true });
       else if (KEEP_DATA) process.stderr.write(`# kept tracemap data dir ${this.dataDir}\n`);
+    }
+    // under valgrind (tests/valgrind.sh) exit code 99 means memory errors or leaks
+    if (WRAPPER.length && e?.code === WRAPPER_ERROR_EXIT) {
+      throw new Error(`${WRAPPER[0]} reported memory errors or leaks in tracemap (exit ${e.code}); ` +
+        `see its log`);
     }
     return e;
   }
