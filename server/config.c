@@ -336,38 +336,33 @@ static int set_duration(const struct option_def *o, const char *val, const struc
 	return 0;
 }
 
-/* one or more comma-separated addresses; a new source replaces the list */
+static char *trim(char *s);
+
+/* one or more comma-separated addresses, each trimmed as a config line is
+ * (so that what --print-config shows reads back the same); a new source
+ * replaces the list */
 static int add_listen(const struct option_def *o, const char *val, const struct origin *at,
 		      struct tm_config *cfg, char *err, size_t errlen)
 {
 	size_t row = (size_t)(o - options);
-	/* an empty address would only fail later, at bind, without naming
-	 * the line it came from */
-	if (strspn(val, ", \t") == strlen(val))
-		return fail_at(at, o, val, err, errlen, "names no address (ADDR:PORT)");
-	if (cfg->source[row] != at->source)
-		cfg->n_listen = 0;
-	if (!strchr(val, ',')) {
-		if (cfg->n_listen == TM_MAX_LISTEN)
-			return fail_at(at, o, val, err, errlen, "at most %d addresses", TM_MAX_LISTEN);
-		cfg->listen[cfg->n_listen++] = val;
-		return 0;
-	}
+	size_t n = cfg->source[row] == at->source ? cfg->n_listen : 0, added = 0;
 	char *copy = keep_text(cfg, val, strlen(val));
 	if (!copy)
 		return fail_at(at, o, val, err, errlen, "out of memory");
 	for (char *save = NULL, *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-		/* the blanks a config line loses at its ends (trim()) */
-		while (*a == ' ' || *a == '\t')
-			a++;
-		for (size_t n = strlen(a); n && (a[n - 1] == ' ' || a[n - 1] == '\t');)
-			a[--n] = '\0';
+		a = trim(a);
 		if (!*a)
 			continue;
-		if (cfg->n_listen == TM_MAX_LISTEN)
+		if (n == TM_MAX_LISTEN)
 			return fail_at(at, o, val, err, errlen, "at most %d addresses", TM_MAX_LISTEN);
-		cfg->listen[cfg->n_listen++] = a;
+		cfg->listen[n++] = a;
+		added++;
 	}
+	/* an empty address would only fail later, at bind, without naming
+	 * the line it came from */
+	if (!added)
+		return fail_at(at, o, val, err, errlen, "names no address (ADDR:PORT)");
+	cfg->n_listen = n;
 	return 0;
 }
 

@@ -160,17 +160,38 @@ static int read_all(int fd, struct fuzz_response *r, uint64_t deadline)
 	}
 }
 
+/* a non-blocking connect, so that a signal (libFuzzer's timers) cannot
+ * cut it short with EINTR */
+static int connect_to(int fd, const struct sockaddr_in *sa, uint64_t deadline)
+{
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+		return 0;
+	if (errno != EINPROGRESS && errno != EINTR)
+		return -errno;
+	for (;;) {
+		int rc = wait_for(fd, POLLOUT, deadline);
+		if (rc)
+			return rc;
+		struct pollfd p = { fd, POLLOUT, 0 };
+		if (poll(&p, 1, 0) == 1)
+			break;
+	}
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return -errno;
+	return -err;
+}
+
 int fuzz_http_exchange(int guarded, const char *req, size_t len, struct fuzz_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
 	resp->content_length = -1;
 	uint64_t deadline = now_ms() + FUZZ_HTTP_DEADLINE_MS;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	int rc = 0;
-	if (connect(fd, (struct sockaddr *)&srv.sa[guarded], sizeof(srv.sa[guarded])) < 0)
-		rc = -errno;
+	int rc = connect_to(fd, &srv.sa[guarded], deadline);
 	if (!rc)
 		rc = send_all(fd, req, len, deadline);
 	if (!rc)

@@ -68,6 +68,7 @@ static void test_every_option(void)
 	CHECK_INT_EQ(cfg.threads, 3);
 	CHECK_INT_EQ(cfg.verbose, 1);
 	CHECK_INT_EQ(cfg.command, TM_CMD_SERVE);
+	tm_config_free(&cfg);   /* every listen address is a text cfg owns */
 
 	CHECK_INT_EQ(PARSE(&cfg, err, "--listen=[::1]:4318", "--data=dir=with=equals",
 			   "--sync=full", "--max-body=4096", "--queue-bytes=3G", "--threads=256"),
@@ -81,6 +82,7 @@ static void test_every_option(void)
 	CHECK_INT_EQ(cfg.queue_bytes, 3ull << 30);
 	CHECK_INT_EQ(cfg.threads, 256);
 	CHECK_INT_EQ(cfg.verbose, 0);
+	tm_config_free(&cfg);
 
 	/* the last occurrence wins; --sync full after none turns sync back on */
 	CHECK_INT_EQ(PARSE(&cfg, err, "--sync", "none", "--sync=full", "--threads", "1",
@@ -100,9 +102,10 @@ static void test_listen(void)
 	CHECK_STR_EQ(cfg.listen[0], "127.0.0.1:4318");
 	CHECK_STR_EQ(cfg.listen[1], "0.0.0.0:9411");
 	CHECK_STR_EQ(cfg.listen[2], "127.0.0.1:14268");
+	tm_config_free(&cfg);   /* every listen address is a text cfg owns */
 	/* a list loses the blanks around its items, tabs too, as a config
 	 * line does at its ends (fuzz_config: printed, it read back shorter) */
-	CHECK_INT_EQ(PARSE(&cfg, err, "--listen", " 127.0.0.1:1 ,\t127.0.0.1:2\t\t, ,"), 0);
+	CHECK_INT_EQ(PARSE(&cfg, err, "--listen", " 127.0.0.1:1 ,\t127.0.0.1:2\t\r\t, ,"), 0);
 	CHECK_INT_EQ(cfg.n_listen, 2);
 	CHECK_STR_EQ(cfg.listen[0], "127.0.0.1:1");
 	CHECK_STR_EQ(cfg.listen[1], "127.0.0.1:2");
@@ -121,9 +124,11 @@ static void test_listen(void)
 	CHECK_INT_EQ(tm_config_parse(TM_MAX_LISTEN + 1, argv, &cfg, err, sizeof(err)), 0);
 	CHECK_INT_EQ(cfg.n_listen, TM_MAX_LISTEN);
 	CHECK_STR_EQ(cfg.listen[TM_MAX_LISTEN - 1], "127.0.0.1:5007");
+	tm_config_free(&cfg);
 	int rc = tm_config_parse(TM_MAX_LISTEN + 2, argv, &cfg, err, sizeof(err));
 	CHECK_INT_EQ(rc, -EINVAL);
 	CHECK(strstr(err, "--listen") != NULL);
+	tm_config_free(&cfg);
 }
 
 static void check_size(const char *arg, uint64_t want)
@@ -443,6 +448,9 @@ static void test_source_errors(void)
 	snprintf(want, sizeof(want), "%s:1: listen = ,\t,: names no address (ADDR:PORT)",
 		 conf_path);
 	expect_load_error("listen = ,\t,\n", NULL, want);
+	snprintf(want, sizeof(want), "%s:1: listen = ,\r,: names no address (ADDR:PORT)",
+		 conf_path);
+	expect_load_error("listen = ,\r,\n", NULL, want);
 	char *env_listen[] = { "TRACEMAP_LISTEN=", NULL };
 	expect_load_error(NULL, env_listen, "TRACEMAP_LISTEN=: names no address (ADDR:PORT)");
 	char *env_threads[] = { "TRACEMAP_THREADS=300", NULL };
