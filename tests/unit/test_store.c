@@ -320,6 +320,84 @@ static void test_space(void)
 	CHECK_INT_EQ(p.limit_bytes, 210 * M);
 }
 
+/* one span of the ordering test's trace */
+static void order_span(struct tm_span *s, uint64_t start, uint8_t id, struct tm_str name)
+{
+	make_span(s, 0x77, 1);
+	s->span_id[0] = 0;
+	s->span_id[7] = id;
+	s->start_ns = start;
+	s->end_ns = start + 10;
+	s->name = name;
+}
+
+static void write_order_commit(struct tm_store *st, const struct tm_span *spans, size_t n)
+{
+	struct tm_arena arena;
+	tm_arena_init(&arena, 0);
+	struct tm_batch batch;
+	tm_batch_init(&batch, &arena);
+	struct tm_resource res = { { NULL, 0, 0 }, S("") };
+	struct tm_scope scope = { S("lib"), S("1.0"), { NULL, 0, 0 }, S("") };
+	uint32_t ri, si;
+	CHECK_INT_EQ(tm_batch_add_resource(&batch, &res, &ri), 0);
+	CHECK_INT_EQ(tm_batch_add_scope(&batch, &scope, &si), 0);
+	for (size_t i = 0; i < n; i++)
+		CHECK_INT_EQ(tm_batch_add_span(&batch, &spans[i], ri, si), 0);
+	tm_batch_done(&batch);
+	struct tm_batch *one = &batch;
+	CHECK_INT_EQ(tm_store_write(st, &one, 1), 0);
+	tm_arena_clear(&arena);
+}
+
+/* a trace reads back sorted by start then span ID, identical copies (in one
+ * commit or across commits) dropped, and spans that share start and ID but
+ * differ (Zipkin's shared spans) both kept, the first stored first */
+static void test_read_order(void)
+{
+	struct tm_store *st = open_store(0);
+	struct tm_span first[5], second[41];
+	order_span(&first[0], 300, 5, S("a"));
+	order_span(&first[1], 100, 9, S("a"));
+	order_span(&first[2], 100, 2, S("client"));
+	first[3] = first[1];   /* a copy in the same request */
+	order_span(&first[4], 100, 2, S("server"));
+	write_order_commit(st, first, 5);
+	second[0] = first[0];   /* a retry */
+	for (unsigned i = 1; i < 41; i++)   /* descending: every merge has work */
+		order_span(&second[i], 1000 - i * 10, (uint8_t)(100 + i % 3), S("b"));
+	write_order_commit(st, second, 41);
+	struct tm_span many[12];   /* a long run: two variants of one span, six copies each */
+	for (unsigned i = 0; i < 12; i++)
+		order_span(&many[i], 5000, 200, i % 2 ? S("y") : S("x"));
+	write_order_commit(st, many, 12);
+
+	uint8_t id[16] = { 0xee };
+	id[15] = 0x77;
+	struct tm_arena arena;
+	tm_arena_init(&arena, 0);
+	struct tm_trace tr;
+	CHECK_INT_EQ(tm_store_trace_get(st, id, &arena, &tr), 0);
+	CHECK_INT_EQ(tr.n_duplicates, 12);
+	CHECK_INT_EQ(tr.n_spans, 46);
+	CHECK(str_eq(tr.spans[44].name, S("x")));
+	CHECK(str_eq(tr.spans[45].name, S("y")));
+	CHECK_INT_EQ(tr.spans[0].start_ns, 100);
+	CHECK_INT_EQ(tr.spans[0].span_id[7], 2);
+	CHECK(str_eq(tr.spans[0].name, S("client")));
+	CHECK_INT_EQ(tr.spans[1].span_id[7], 2);
+	CHECK(str_eq(tr.spans[1].name, S("server")));
+	CHECK_INT_EQ(tr.spans[2].span_id[7], 9);
+	CHECK_INT_EQ(tr.spans[3].start_ns, 300);
+	for (size_t i = 1; i < tr.n_spans; i++) {
+		const struct tm_span *a = &tr.spans[i - 1], *b = &tr.spans[i];
+		CHECK(a->start_ns < b->start_ns ||
+		      (a->start_ns == b->start_ns && memcmp(a->span_id, b->span_id, 8) <= 0));
+	}
+	tm_arena_clear(&arena);
+	tm_store_close(st);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/tm-store-test-XXXXXX");
@@ -366,6 +444,9 @@ int main(void)
 
 	CHECK(mkdtemp(strcpy(dir, "/tmp/tm-store-test-XXXXXX")) != NULL);
 	test_retention_by_age();
+	CHECK_INT_EQ(system(cmd), 0);
+	CHECK(mkdtemp(strcpy(dir, "/tmp/tm-store-test-XXXXXX")) != NULL);
+	test_read_order();
 	CHECK_INT_EQ(system(cmd), 0);
 	CHECK(mkdtemp(strcpy(dir, "/tmp/tm-store-test-XXXXXX")) != NULL);
 	test_space();
