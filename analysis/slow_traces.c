@@ -341,6 +341,22 @@ static int ids_fold(const unsigned char **p, const unsigned char *end, struct tr
 	return 0;
 }
 
+/* whether a count-prefixed id list names one of want: 1, 0 or -EBADMSG */
+static int ids_contain(const unsigned char *p, const unsigned char *end,
+		       const struct id_set *want)
+{
+	uint64_t n, id;
+	if (varint_get(&p, end, &n) < 0)
+		return -EBADMSG;
+	for (uint64_t i = 0; i < n; i++) {
+		if (varint_get(&p, end, &id) < 0)
+			return -EBADMSG;
+		if (id_set_has(want, (uint32_t)id))
+			return 1;
+	}
+	return 0;
+}
+
 static int profile_to_sum(struct live *l, const struct profile_row *r, struct trace_sum *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -412,14 +428,26 @@ static int add_profile_row(struct live *l, const void *k, size_t klen, const voi
 	if (profile_decode(v, vlen, &row) < 0)
 		return -EBADMSG;
 	const unsigned char *key = k;
-	struct trace_sum t;
-	int rc = profile_to_sum(l, &row, &t);
-	if (rc)
-		return rc;
 	/* most rows can be judged alone: those of a trace the pairer holds
 	 * merge with it, and superseding rows need the others of their trace */
 	int keep = (row.flags & PROFILE_SUPERSEDES) ||
 		   (l->pending.n && trace_map_find(&l->pending, key + 12));
+	if (!keep) {
+		/* most rows of a long window fail the window's edge or the
+		 * service: judged before the row's lists are folded (the fold
+		 * was half of a 24 h query) */
+		int has = l->q->service.len ? ids_contain(row.svcs, row.end, l->svc) : 1;
+		if (has < 0)
+			return -EBADMSG;
+		if (!has || row.start < l->q->start_ns || row.start > l->q->end_ns) {
+			l->skipped++;
+			return 0;
+		}
+	}
+	struct trace_sum t;
+	int rc = profile_to_sum(l, &row, &t);
+	if (rc)
+		return rc;
 	if (!keep && (t.start < l->q->start_ns || t.start > l->q->end_ns ||
 		      (l->q->service.len && !t.has_svc) || (l->q->operation.len && !t.has_op))) {
 		l->skipped++;
