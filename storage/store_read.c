@@ -116,7 +116,17 @@ static int add_span(struct read_ctx *c, const uint8_t trace_id[TM_TRACE_ID_LEN],
 	return 0;
 }
 
-static int read_chunk(struct read_ctx *c, uint64_t seq, const uint8_t trace_id[TM_TRACE_ID_LEN])
+/* one chunk of the trace: its header, and its coded entries (in the map:
+ * valid while the transaction lives) */
+struct chunk_ref {
+	uint64_t seq;
+	struct chunk_header h;
+	const unsigned char *body;
+	size_t body_len;
+};
+
+static int find_chunk(struct read_ctx *c, uint64_t seq, const uint8_t trace_id[TM_TRACE_ID_LEN],
+		      struct chunk_ref *out)
 {
 	unsigned char key[CHUNK_KEY_LEN];
 	store_chunk_key(key, seq, trace_id);
@@ -124,17 +134,50 @@ static int read_chunk(struct read_ctx *c, uint64_t seq, const uint8_t trace_id[T
 	int rc = mdb_get(c->txn, c->st->chunks, &k, &v);
 	if (rc)
 		return rc == MDB_NOTFOUND ? -EBADMSG : store_errno(rc);
-	struct chunk_header h;
-	const unsigned char *body, *entries = NULL;
-	size_t body_len, entries_len = 0;
+	out->seq = seq;
+	return store_chunk_parse_header(v.mv_data, v.mv_size, &out->h, &out->body,
+					&out->body_len);
+}
+
+static int read_chunk(struct read_ctx *c, const struct chunk_ref *ref,
+		      const uint8_t trace_id[TM_TRACE_ID_LEN])
+{
+	const unsigned char *entries = NULL;
+	size_t entries_len = 0;
 	/* the entries land in the arena: the spans outlive the transaction */
-	int err = store_chunk_parse_header(v.mv_data, v.mv_size, &h, &body, &body_len);
-	if (!err)
-		err = store_chunk_entries(body, body_len, c->arena, &entries, &entries_len);
+	int err = store_chunk_entries(ref->body, ref->body_len, c->arena, &entries, &entries_len);
 	const unsigned char *p = entries, *end = entries + entries_len;
 	struct chunk_entry e;
 	while (!err && (err = store_chunk_next(&p, end, &e)) == 1)
-		err = add_span(c, trace_id, seq, &e);
+		err = add_span(c, trace_id, ref->seq, &e);
+	return err;
+}
+
+/* finds the trace's chunks, sizes the span array from their headers (so a
+ * big trace is decoded straight into its final place; a header is trusted
+ * only up to a bound, past which add_span grows the array) and decodes them */
+static int read_chunks(struct read_ctx *c, const struct seq_list *seqs,
+		       const uint8_t trace_id[TM_TRACE_ID_LEN])
+{
+	enum { MAX_RESERVE = 1 << 20 };
+	struct chunk_ref *refs = malloc((seqs->n ? seqs->n : 1) * sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
+	size_t n = 0;
+	uint64_t total = 0;
+	int err = 0;
+	for (size_t i = 0; !err && i < seqs->n; i++) {
+		if (i && seqs->items[i] == seqs->items[i - 1])
+			continue;
+		err = find_chunk(c, seqs->items[i], trace_id, &refs[n]);
+		if (!err)
+			total += refs[n++].h.n_spans;
+	}
+	if (!err)
+		err = reserve_spans(c, total < MAX_RESERVE ? (size_t)total : MAX_RESERVE);
+	for (size_t i = 0; !err && i < n; i++)
+		err = read_chunk(c, &refs[i], trace_id);
+	free(refs);
 	return err;
 }
 
@@ -352,30 +395,6 @@ static void summarize(const struct tm_span *spans, size_t n, struct tm_trace_sum
 		sum->root_service = *svc;
 }
 
-/* sizes the span array from the chunk headers, so that a big trace is
- * decoded straight into its final place; a header is trusted only up to a
- * bound (a corrupt one costs a little memory, then add_span grows) */
-static int reserve_from_headers(struct read_ctx *c, const struct seq_list *seqs,
-				const uint8_t trace_id[TM_TRACE_ID_LEN])
-{
-	enum { MAX_RESERVE = 1 << 20 };
-	uint64_t total = 0;
-	for (size_t i = 0; i < seqs->n && total < MAX_RESERVE; i++) {
-		if (i && seqs->items[i] == seqs->items[i - 1])
-			continue;
-		unsigned char key[CHUNK_KEY_LEN];
-		store_chunk_key(key, seqs->items[i], trace_id);
-		MDB_val k = { sizeof(key), key }, v;
-		struct chunk_header h;
-		const unsigned char *body;
-		size_t body_len;
-		if (mdb_get(c->txn, c->st->chunks, &k, &v) == 0 &&
-		    store_chunk_parse_header(v.mv_data, v.mv_size, &h, &body, &body_len) == 0)
-			total += h.n_spans < MAX_RESERVE ? h.n_spans : MAX_RESERVE;
-	}
-	return reserve_spans(c, total < MAX_RESERVE ? (size_t)total : MAX_RESERVE);
-}
-
 int store_trace_read(struct tm_store *st, MDB_txn *txn,
 		     const uint8_t trace_id[TM_TRACE_ID_LEN], struct tm_arena *arena,
 		     struct tm_trace *out)
@@ -385,10 +404,7 @@ int store_trace_read(struct tm_store *st, MDB_txn *txn,
 	struct seq_list seqs = { 0 };
 	int err = store_find_trace(st, c.txn, trace_id, &seqs);
 	if (!err)
-		err = reserve_from_headers(&c, &seqs, trace_id);
-	for (size_t i = 0; !err && i < seqs.n; i++)
-		if (i == 0 || seqs.items[i] != seqs.items[i - 1])
-			err = read_chunk(&c, seqs.items[i], trace_id);
+		err = read_chunks(&c, &seqs, trace_id);
 	seq_list_free(&seqs);
 	if (!err && c.n_spans == 0)
 		err = -ENOENT;
