@@ -448,8 +448,7 @@ static int add_profile_row(struct live *l, const void *k, size_t klen, const voi
 	int rc = profile_to_sum(l, &row, &t);
 	if (rc)
 		return rc;
-	if (!keep && (t.start < l->q->start_ns || t.start > l->q->end_ns ||
-		      (l->q->service.len && !t.has_svc) || (l->q->operation.len && !t.has_op))) {
+	if (!keep && l->q->operation.len && !t.has_op) {   /* window and service judged above */
 		l->skipped++;
 		return 0;
 	}

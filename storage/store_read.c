@@ -94,8 +94,8 @@ static int add_span(struct read_ctx *c, const uint8_t trace_id[TM_TRACE_ID_LEN],
 		    const struct chunk_entry *e)
 {
 	if (c->n_spans == c->cap_spans) {
-		/* the chunk headers sized the array; only a header that
-		 * undercounts its entries gets here */
+		/* the chunk headers sized the array (read_chunks); only a
+		 * trace past its bound or a header that undercounts gets here */
 		int err = reserve_spans(c, c->cap_spans ? c->cap_spans * 2 : 64);
 		if (err)
 			return err;
